@@ -1,0 +1,1 @@
+"""Compute engines: tokenizer, onnxruntime sessions, pooling, whitening, batching."""

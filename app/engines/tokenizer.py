@@ -1,0 +1,93 @@
+"""Tokenization with `tokenizers`: truncation we control, padding to a few fixed buckets.
+
+The bundled `tokenizer.json` of many models pads every input to a fixed length (a known
+pitfall); padding is disabled here and done by `pad_batch` to the next bucket instead, so
+onnxruntime sees a small set of shapes and its memory arenas stop growing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer
+
+
+@dataclass(frozen=True)
+class TokenizedText:
+    ids: np.ndarray  # (n,) int64, includes [CLS]/[SEP]
+    n_tokens: int
+    truncated: bool
+    special_mask: np.ndarray  # (n,) bool, True for [CLS]/[SEP]/other special tokens
+
+
+@dataclass(frozen=True)
+class PaddedBatch:
+    input_ids: np.ndarray  # (B, T) int64
+    attention_mask: np.ndarray  # (B, T) int64
+    token_type_ids: np.ndarray  # (B, T) int64, all zeros (segment 0)
+
+
+class TextTokenizer:
+    def __init__(self, tokenizer: Tokenizer, max_length: int, pad_id: int):
+        self._tok = tokenizer
+        self.max_length = max_length
+        self.pad_id = pad_id
+        self._tok.no_padding()
+        self._tok.enable_truncation(max_length=max_length)
+
+    @classmethod
+    def from_file(cls, path: Path, max_length: int) -> TextTokenizer:
+        tok = Tokenizer.from_file(str(path))
+        pad_id = tok.token_to_id("[PAD]")
+        if pad_id is None:
+            pad_id = tok.token_to_id("<pad>") or 0
+        return cls(tok, max_length, pad_id)
+
+    def token_to_id(self, token: str) -> int | None:
+        return self._tok.token_to_id(token)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self._tok.decode(list(ids), skip_special_tokens=True)
+
+    def tokenize(self, texts: Sequence[str]) -> list[TokenizedText]:
+        """Tokenize each text alone (segment 0), truncated to max_length tokens."""
+        encodings = self._tok.encode_batch(list(texts), add_special_tokens=True)
+        out = []
+        for enc in encodings:
+            ids = np.asarray(enc.ids, dtype=np.int64)
+            out.append(
+                TokenizedText(
+                    ids=ids,
+                    n_tokens=len(ids),
+                    truncated=bool(enc.overflowing),
+                    special_mask=np.asarray(enc.special_tokens_mask, dtype=bool),
+                )
+            )
+        return out
+
+
+def bucket_length(n: int, buckets: Sequence[int], max_length: int) -> int:
+    """Smallest bucket >= n, never past max_length; n itself if n exceeds max_length."""
+    for b in sorted(buckets):
+        if b >= n:
+            return min(b, max(max_length, n))
+    return max(n, max_length)
+
+
+def pad_batch(
+    items: Sequence[TokenizedText], pad_id: int, buckets: Sequence[int], max_length: int
+) -> PaddedBatch:
+    """Right-pad to the bucket of the longest item. Returns (B, T) int64 arrays."""
+    if not items:
+        raise ValueError("pad_batch needs at least one item")
+    longest = max(t.n_tokens for t in items)
+    width = bucket_length(longest, buckets, max_length)
+    ids = np.full((len(items), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(items), width), dtype=np.int64)
+    for row, item in enumerate(items):
+        ids[row, : item.n_tokens] = item.ids
+        mask[row, : item.n_tokens] = 1
+    return PaddedBatch(ids, mask, np.zeros_like(ids))

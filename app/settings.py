@@ -1,0 +1,70 @@
+"""Typed settings. Built once (from env `SIMSERVE_*`, nested with `__`) and passed down.
+
+Example: `SIMSERVE_BATCHER__MAX_WAIT_MS=2`, `SIMSERVE_MODELS__DIRS='["var/models"]'`.
+Nothing here is read at import time: `Settings()` is called by the entry point or a test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BUCKETS = (16, 32, 64, 128, 256, 512)
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    log_level: str = "info"
+
+
+class ModelSettings(BaseModel):
+    """Where model folders live and how onnxruntime runs them."""
+
+    dirs: list[Path] = Field(default_factory=lambda: [Path("var/models"), Path("models/zoo")])
+    serve: list[str] = Field(
+        default_factory=list, description="Model names to load; empty means every folder found."
+    )
+    default: str = "minilm"
+    device: str = Field("auto", description="auto | cpu | cuda")
+    intra_op_threads: int = Field(0, ge=0, description="0 = onnxruntime's default (all cores)")
+    inter_op_threads: int = Field(1, ge=1)
+    verify_checksums: bool = True
+    warmup: bool = True
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if value not in {"auto", "cpu", "cuda"}:
+            raise ValueError("device must be one of: auto, cpu, cuda")
+        return value
+
+
+class BatcherSettings(BaseModel):
+    """Dynamic batching: group queued texts by a token budget, wait at most max_wait_ms."""
+
+    max_batch_size: int = Field(64, ge=1)
+    max_batch_tokens: int = Field(8192, ge=16, description="padded tokens per onnxruntime run")
+    max_wait_ms: float = Field(2.0, ge=0)
+    queue_size: int = Field(4096, ge=1, description="queued texts per model before 429")
+    request_timeout_s: float = Field(30.0, gt=0)
+    buckets: tuple[int, ...] = DEFAULT_BUCKETS
+
+
+class LimitsSettings(BaseModel):
+    max_texts: int = Field(256, ge=1)
+    max_chars: int = Field(20_000, ge=1)
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SIMSERVE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    batcher: BatcherSettings = Field(default_factory=BatcherSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
