@@ -80,7 +80,7 @@ def offline(models_dir: Path, sentences, s1, s2, scores, threads: int) -> tuple[
     quality["sentence-transformers (torch)"] = spearman(
         lambda t: st.encode(t, batch_size=64, normalize_embeddings=True), s1, s2, scores
     )
-    del st
+    st = None  # release torch memory before the onnxruntime runs
     for name in ("minilm", "minilm-int8"):
         enc = Encoder.load(
             models_dir / name, ModelSettings(intra_op_threads=threads), BatcherSettings()
