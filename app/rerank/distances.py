@@ -14,14 +14,14 @@ they can prune rerank candidates that cannot reach the top k (see `app.rerank.re
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 import ot
 from scipy.spatial.distance import cdist
 
 
-class RerankMethod(str, Enum):
+class RerankMethod(StrEnum):
     WMD = "wmd"
     WRD = "wrd"
 
