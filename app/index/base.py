@@ -155,6 +155,10 @@ class VectorIndex(ABC):
         """Persist the current state durably, tagged with docstore write sequence `seq`."""
 
     @abstractmethod
+    def reset(self) -> None:
+        """Remove every vector (the caller then rebuilds from the docstore)."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release resources (no implicit checkpoint)."""
 

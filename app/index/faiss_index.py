@@ -46,13 +46,8 @@ class FaissIndex(VectorIndex):
         configure_faiss()
         self.spec = spec
         self.snapshot_path = Path(snapshot_path)
-        self._index = self._new_index(trained=False)
-        self._ext = np.zeros(0, dtype=np.int64)  # internal label -> external id
-        self._alive = np.zeros(0, dtype=bool)
-        self._pos: dict[int, int] = {}  # external id -> internal label
-        self._bitmap: np.ndarray | None = None  # packed alive mask, rebuilt lazily
         self._gpu_enabled = use_gpu and spec.kind is not IndexKind.HNSW and gpu_count() > 0
-        self._gpu_index = None
+        self.reset()
 
     # ---- construction -------------------------------------------------------------------
     def _new_index(self, *, trained: bool) -> faiss.Index:
@@ -230,6 +225,14 @@ class FaissIndex(VectorIndex):
         index._alive = np.ones(len(ext), dtype=bool)
         index._pos = dict(zip(ext.tolist(), range(len(ext)), strict=True))
         return index, int(meta["seq"])
+
+    def reset(self) -> None:
+        self._index = self._new_index(trained=False)
+        self._ext = np.zeros(0, dtype=np.int64)  # internal label -> external id
+        self._alive = np.zeros(0, dtype=bool)
+        self._pos: dict[int, int] = {}  # external id -> internal label
+        self._bitmap: np.ndarray | None = None  # packed alive mask, rebuilt lazily
+        self._gpu_index = None
 
     def close(self) -> None:
         self._gpu_index = None
