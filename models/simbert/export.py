@@ -107,7 +107,11 @@ def check_graph(model: UniLM, path: Path, *, seed: int = 0) -> GraphCheck:
         ids, seg, mask, past = _dummy(model, batch, past_len, length, seed)
         with torch.no_grad():
             ref = [t.numpy() for t in model.eval()(ids, seg, mask, past)]
-        feeds = {"input_ids": ids.numpy(), "token_type_ids": seg.numpy(), "attention_mask": mask.numpy()}
+        feeds = {
+            "input_ids": ids.numpy(),
+            "token_type_ids": seg.numpy(),
+            "attention_mask": mask.numpy(),
+        }
         if past_len:
             feeds["past_key_values"] = past.numpy()
         got = session.run(list(OUTPUTS), feeds)

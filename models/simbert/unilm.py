@@ -16,13 +16,13 @@ The HF submodules are reused as-is, so parameters stay shared with the source mo
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import torch
 from torch import nn
 
 
-class Architecture(str, Enum):
+class Architecture(StrEnum):
     BERT = "bert"
     ROFORMER = "roformer"
 
@@ -99,7 +99,9 @@ class UniLM(nn.Module):
     `base` is an HF `BertModel` or `RoFormerModel`; `pooler` the Dense over [CLS] (no tanh).
     """
 
-    def __init__(self, architecture: Architecture, base: nn.Module, pooler: nn.Linear, head: LMHead):
+    def __init__(
+        self, architecture: Architecture, base: nn.Module, pooler: nn.Linear, head: LMHead
+    ):
         super().__init__()
         self.architecture = Architecture.parse(architecture)
         self.base = base
@@ -144,7 +146,9 @@ class UniLM(nn.Module):
         """
         batch, length = input_ids.shape
         if past is None:
-            past = input_ids.new_zeros((self.n_layers, 2, 1, self.n_heads, 0, self.head_dim)).float()
+            past = input_ids.new_zeros(
+                (self.n_layers, 2, 1, self.n_heads, 0, self.head_dim)
+            ).float()
         past = past.expand(-1, -1, batch, -1, -1, -1)
         start = past.shape[4]
         positions = torch.arange(length, device=input_ids.device) + start

@@ -22,8 +22,12 @@ ATOL = 2e-4  # fp32, random weights; observed ~1e-6
 
 def _bert(tmp_path):
     cfg = transformers.BertConfig(
-        vocab_size=13685, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=128, attn_implementation="eager",
+        vocab_size=13685,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        attn_implementation="eager",
     )
     torch.manual_seed(0)
     model = transformers.BertForPreTraining(cfg).eval()
@@ -33,8 +37,13 @@ def _bert(tmp_path):
 
 def _roformer(tmp_path):
     cfg = transformers.RoFormerConfig(
-        vocab_size=12000, embedding_size=64, hidden_size=64, num_hidden_layers=2,
-        num_attention_heads=4, intermediate_size=128, max_position_embeddings=512,
+        vocab_size=12000,
+        embedding_size=64,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        max_position_embeddings=512,
         attn_implementation="eager",
     )
     torch.manual_seed(0)
@@ -69,7 +78,9 @@ def test_logits_match_torch_with_and_without_cache(exported):
     ref = _reference_logits(hf, pick, torch.tensor(full), torch.tensor(seg))
     n_src = src.shape[1]
 
-    out = session.run(None, {"input_ids": src, "token_type_ids": 0 * src, "attention_mask": 1 + 0 * src})
+    out = session.run(
+        None, {"input_ids": src, "token_type_ids": 0 * src, "attention_mask": 1 + 0 * src}
+    )
     np.testing.assert_allclose(out[2][0], ref[0, n_src - 1], atol=ATOL)
     past = np.repeat(out[3], 2, axis=2)
     for step in range(4):
@@ -82,7 +93,11 @@ def test_logits_match_torch_with_and_without_cache(exported):
         prefix = full[:, : n_src + step + 1]
         rerun = session.run(
             ["logits"],
-            {"input_ids": prefix, "token_type_ids": seg[:, : n_src + step + 1], "attention_mask": mask},
+            {
+                "input_ids": prefix,
+                "token_type_ids": seg[:, : n_src + step + 1],
+                "attention_mask": mask,
+            },
         )[0]
         np.testing.assert_allclose(rerun, ref[:, n_src + step], atol=ATOL)
     assert past.shape[4] == n_src + 4
