@@ -31,6 +31,10 @@ class ModelSettings(BaseModel):
     device: str = Field("auto", description="auto | cpu | cuda")
     intra_op_threads: int = Field(0, ge=0, description="0 = onnxruntime's default (all cores)")
     inter_op_threads: int = Field(1, ge=1)
+    allow_spinning: bool = Field(
+        False,
+        description="let idle onnxruntime threads busy-wait (faster alone, worse under HTTP load)",
+    )
     verify_checksums: bool = True
     warmup: bool = True
 
