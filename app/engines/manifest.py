@@ -56,7 +56,9 @@ class OutputRole(str, Enum):
 class OnnxSpec:
     file: str = "encoder.onnx"
     inputs: tuple[str, ...] = ("input_ids", "attention_mask", "token_type_ids")
-    outputs: dict[str, str] = field(default_factory=lambda: {"last_hidden_state": "last_hidden_state"})
+    outputs: dict[str, str] = field(
+        default_factory=lambda: {"last_hidden_state": "last_hidden_state"}
+    )
     opset: int = 17
     quantization: str | None = None  # None | "int8-dynamic"
 

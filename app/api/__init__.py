@@ -1,0 +1,1 @@
+"""HTTP layer: FastAPI and pydantic stop here."""

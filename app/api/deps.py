@@ -1,0 +1,30 @@
+"""FastAPI dependencies: the container built by the lifespan, as typed aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.container import Container
+from app.errors import NotReady
+
+
+async def get_container(request: Request) -> Container:
+    container: Container | None = getattr(request.app.state, "container", None)
+    if container is None:
+        raise NotReady("server is starting", retry_after=1)
+    return container
+
+
+async def ready_container(request: Request) -> Container:
+    """The container, only when it is ready to serve work (503 otherwise)."""
+    container = await get_container(request)
+    if not container.ready:
+        reason = "server is draining" if container.draining else container.not_ready_reason
+        raise NotReady(reason or "server is not ready", retry_after=1)
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+ReadyContainerDep = Annotated[Container, Depends(ready_container)]

@@ -1,0 +1,138 @@
+"""The one place that maps failures to HTTP: status + `{"error": {"code", "message", "param"?}}`.
+
+Routes under /v1 (OpenAI-compatible) get OpenAI's shape instead:
+`{"error": {"message", "type", "param", "code"}}`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from app import errors as e
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[e.SimserveError], int] = {
+    e.InvalidInput: 400,
+    e.Unauthorized: 401,
+    e.Forbidden: 403,
+    e.NotFound: 404,
+    e.Conflict: 409,
+    e.PayloadTooLarge: 413,
+    e.ValidationFailed: 422,
+    e.Overloaded: 429,
+    e.InferenceFailed: 500,
+    e.NotReady: 503,
+    e.Unavailable: 503,
+    e.DeadlineExceeded: 504,
+}
+
+OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "server_error",
+    504: "server_error",
+}
+
+
+def status_for(error: e.SimserveError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def error_response(
+    request: Request | None,
+    status: int,
+    code: str,
+    message: str,
+    param: str | None = None,
+    retry_after: float | None = None,
+) -> JSONResponse:
+    path = request.url.path if request is not None else ""
+    if path.startswith("/v1/"):
+        body = {
+            "error": {
+                "message": message,
+                "type": OPENAI_TYPES.get(status, "server_error"),
+                "param": param,
+                "code": code,
+            }
+        }
+    else:
+        body = {"error": {"code": code, "message": message}}
+        if param is not None:
+            body["error"]["param"] = param
+    headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
+    if status in (429, 503) and headers is None:
+        headers = {"Retry-After": "1"}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _loc_to_param(loc: tuple) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    if not parts:
+        return None
+    out = parts[0]
+    for p in parts[1:]:
+        out += f"[{p}]" if p.isdigit() else f".{p}"
+    return out
+
+
+async def _domain(request: Request, exc: e.SimserveError) -> JSONResponse:
+    status = status_for(exc)
+    if status >= 500 and not isinstance(exc, e.NotReady | e.Unavailable | e.DeadlineExceeded):
+        log.error("%s on %s: %s", exc.code, request.url.path, exc.message)
+    return error_response(request, status, exc.code, exc.message, exc.param, exc.retry_after)
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errs = exc.errors()
+    first = errs[0] if errs else {}
+    if first.get("type") == "json_invalid":
+        return error_response(request, 400, "invalid_json", "request body is not valid JSON")
+    if first.get("type") == "missing" and tuple(first.get("loc", ())) == ("body",):
+        return error_response(request, 400, "invalid_input", "request body is required")
+    if tuple(first.get("loc", ())) == ("body",):
+        return error_response(
+            request,
+            400,
+            "invalid_input",
+            "request body must be a JSON object (send Content-Type: application/json)",
+        )
+    param = _loc_to_param(tuple(first.get("loc", ())))
+    message = first.get("msg", "invalid request")
+    if param:
+        message = f"{param}: {message}"
+    return error_response(request, 422, "validation_error", message, param)
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no route {request.method} {request.url.path}"
+    return error_response(request, exc.status_code, code, detail)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(request, 500, "internal_error", "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(e.SimserveError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,57 @@
+"""The service's long-lived state, built by the FastAPI lifespan and reached via dependencies.
+
+Other areas add their own services as fields here and build them in `build_container`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from app.engines.registry import ModelRegistry
+from app.metrics import Metrics
+from app.services.embedding import EmbeddingService
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    metrics: Metrics
+    registry: ModelRegistry
+    embeddings: EmbeddingService
+    ready: bool = False
+    draining: bool = False
+    not_ready_reason: str = "starting"
+    extras: dict = field(default_factory=dict)
+
+    async def close(self) -> None:
+        self.ready = False
+        self.draining = True
+        await asyncio.to_thread(self.registry.close, self.settings.batcher.request_timeout_s)
+
+
+async def build_container(settings: Settings, metrics: Metrics) -> Container:
+    registry = ModelRegistry(settings.models, settings.batcher, metrics)
+    await asyncio.to_thread(registry.load_all)
+    container = Container(
+        settings=settings,
+        metrics=metrics,
+        registry=registry,
+        embeddings=EmbeddingService(registry, settings.limits, metrics),
+    )
+    if not registry.names():
+        container.not_ready_reason = (
+            "no models loaded: export one with `python -m models export-default` "
+            f"(searched {[str(d) for d in settings.models.dirs]})"
+        )
+        log.error(container.not_ready_reason)
+        return container
+    if settings.models.warmup:
+        await asyncio.to_thread(registry.warmup)
+    container.ready = True
+    container.not_ready_reason = ""
+    return container

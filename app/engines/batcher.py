@@ -1,0 +1,248 @@
+"""Dynamic batching on a dedicated thread.
+
+Callers submit a request's items (e.g. one tokenized text each); the worker takes queued
+items up to `max_batch_size` / `max_batch_tokens`, waiting at most `max_wait_ms` past the
+oldest item's arrival for more to come, sorts them by length, splits them into runs whose
+padded size fits the token budget, and runs each. Guarantees:
+- the queue is bounded (counted in items): a full queue raises `Overloaded` at once;
+- every failure of a run reaches every request that had an item in it;
+- every wait has a timeout (`DeadlineExceeded`), and a request that timed out or was
+  cancelled is skipped instead of computed;
+- `stop()` drains what is queued, then fails whatever is left with `NotReady`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from app.errors import DeadlineExceeded, InferenceFailed, NotReady, Overloaded, SimserveError
+from app.settings import BatcherSettings
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+@dataclass
+class _Ticket:
+    """One submitted request: a future for its whole result list."""
+
+    size: int
+    future: cf.Future = field(default_factory=cf.Future)
+    results: list = field(default_factory=list)
+    remaining: int = 0
+
+    def __post_init__(self) -> None:
+        self.results = [None] * self.size
+        self.remaining = self.size
+
+    @property
+    def abandoned(self) -> bool:
+        return self.future.done()  # cancelled, timed out, or already failed
+
+
+@dataclass
+class _Entry:
+    item: object
+    cost: int
+    ticket: _Ticket
+    index: int
+    enqueued: float
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    size: int
+    padded_tokens: int
+    queue_wait_s: float
+    run_s: float
+
+
+def _settle(future: cf.Future, *, result=None, error: BaseException | None = None) -> None:
+    """Set a future's outcome unless it was cancelled meanwhile."""
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    except cf.InvalidStateError:
+        pass
+
+
+class DynamicBatcher(Generic[Item, Result]):
+    def __init__(
+        self,
+        name: str,
+        process: Callable[[list[Item]], list[Result]],
+        cost: Callable[[Item], int],
+        settings: BatcherSettings,
+        on_batch: Callable[[BatchStats], None] | None = None,
+    ):
+        self.name = name
+        self._process = process
+        self._cost = cost
+        self._settings = settings
+        self._on_batch = on_batch
+        self._cond = threading.Condition()
+        self._queue: deque[_Entry] = deque()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
+        self._started = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop accepting, drain the queue within `timeout`, fail what is left."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._started:
+            self._thread.join(timeout)
+        with self._cond:
+            left = list(self._queue)
+            self._queue.clear()
+        for entry in left:
+            _settle(entry.ticket.future, error=NotReady("server is shutting down", retry_after=1))
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not self._stopping
+
+    @property
+    def depth(self) -> int:
+        return len(self._queue)
+
+    # -- submission ------------------------------------------------------------------------
+    def submit_nowait(self, items: Sequence[Item]) -> cf.Future:
+        """Queue items; returns a future of their results in order. Raises Overloaded/NotReady."""
+        if not items:
+            raise ValueError("submit needs at least one item")
+        ticket = _Ticket(len(items))
+        now = time.monotonic()
+        entries = [_Entry(it, self._cost(it), ticket, i, now) for i, it in enumerate(items)]
+        with self._cond:
+            if self._stopping or not self._started:
+                raise NotReady(f"model {self.name!r} is not accepting work", retry_after=1)
+            if len(self._queue) + len(entries) > self._settings.queue_size:
+                raise Overloaded(
+                    f"model {self.name!r} queue is full ({self._settings.queue_size} texts); retry later",
+                    retry_after=1,
+                )
+            self._queue.extend(entries)
+            self._cond.notify()
+        return ticket.future
+
+    async def submit(self, items: Sequence[Item], timeout: float | None = None) -> list[Result]:
+        """Queue items and wait for their results, at most `timeout` seconds (settings default)."""
+        future = self.submit_nowait(items)
+        limit = self._settings.request_timeout_s if timeout is None else timeout
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), limit)
+        except TimeoutError:
+            future.cancel()
+            raise DeadlineExceeded(
+                f"model {self.name!r} did not answer within {limit:g} s"
+            ) from None
+
+    # -- worker ----------------------------------------------------------------------------
+    def _take(self) -> list[_Entry] | None:
+        """Block until a batch is due; return it (None when stopping with an empty queue)."""
+        s = self._settings
+        with self._cond:
+            while not self._queue:
+                if self._stopping:
+                    return None
+                self._cond.wait()
+            deadline = self._queue[0].enqueued + s.max_wait_ms / 1000.0
+            while not self._stopping:
+                queued_cost = sum(e.cost for e in self._queue)
+                if len(self._queue) >= s.max_batch_size or queued_cost >= s.max_batch_tokens:
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            taken: list[_Entry] = []
+            budget = 0
+            while self._queue and len(taken) < s.max_batch_size:
+                entry = self._queue[0]
+                if entry.ticket.abandoned:
+                    self._queue.popleft()
+                    continue
+                if taken and budget + entry.cost > s.max_batch_tokens:
+                    break
+                taken.append(self._queue.popleft())
+                budget += entry.cost
+            return taken
+
+    def _runs(self, entries: list[_Entry]) -> list[list[_Entry]]:
+        """Sort by cost and cut into runs whose padded size (count x longest) fits the budget."""
+        runs: list[list[_Entry]] = []
+        current: list[_Entry] = []
+        for entry in sorted(entries, key=lambda e: e.cost):
+            if current and (len(current) + 1) * entry.cost > self._settings.max_batch_tokens:
+                runs.append(current)
+                current = []
+            current.append(entry)
+        if current:
+            runs.append(current)
+        return runs
+
+    def _run(self, run: list[_Entry]) -> None:
+        run = [e for e in run if not e.ticket.abandoned]
+        if not run:
+            return
+        started = time.monotonic()
+        try:
+            results = self._process([e.item for e in run])
+            if len(results) != len(run):
+                raise RuntimeError(f"process returned {len(results)} results for {len(run)} items")
+        except Exception as exc:  # every waiter of this run must hear about it
+            log.exception("batch of %d failed on model %s", len(run), self.name)
+            error = (
+                exc
+                if isinstance(exc, SimserveError)
+                else InferenceFailed(f"inference failed on model {self.name!r}")
+            )
+            for ticket in {id(e.ticket): e.ticket for e in run}.values():
+                _settle(ticket.future, error=error)
+            return
+        for entry, result in zip(run, results, strict=True):
+            ticket = entry.ticket
+            ticket.results[entry.index] = result
+            ticket.remaining -= 1
+            if ticket.remaining == 0:
+                _settle(ticket.future, result=ticket.results)
+        if self._on_batch is not None:
+            self._on_batch(
+                BatchStats(
+                    size=len(run),
+                    padded_tokens=len(run) * max(e.cost for e in run),
+                    queue_wait_s=started - min(e.enqueued for e in run),
+                    run_s=time.monotonic() - started,
+                )
+            )
+
+    def _loop(self) -> None:
+        while True:
+            entries = self._take()
+            if entries is None:
+                return
+            for run in self._runs(entries):
+                try:
+                    self._run(run)
+                except Exception:  # never let the worker die: waiters would hang
+                    log.exception("batcher %s: unexpected error", self.name)

@@ -1,0 +1,1 @@
+"""Use-cases in plain Python/numpy. Raise app.errors.* domain errors; no FastAPI here."""

@@ -1,0 +1,191 @@
+"""DynamicBatcher: size / token-budget / time limits, error fan-out, bounded queue, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from app.engines.batcher import BatchStats, DynamicBatcher
+from app.errors import DeadlineExceeded, InferenceFailed, NotReady, Overloaded
+from app.settings import BatcherSettings
+
+
+class Recorder:
+    """A process function that records each batch it ran and returns item * 10."""
+
+    def __init__(self, fail_on: int | None = None, gate: threading.Event | None = None):
+        self.batches: list[list[int]] = []
+        self.fail_on = fail_on
+        self.gate = gate
+
+    def __call__(self, items: list[int]) -> list[int]:
+        if self.gate is not None:
+            self.gate.wait(5)
+        self.batches.append(list(items))
+        if self.fail_on is not None and self.fail_on in items:
+            raise RuntimeError("boom")
+        return [i * 10 for i in items]
+
+
+def make(process, **kw) -> DynamicBatcher[int, int]:
+    settings = BatcherSettings(**{"max_wait_ms": 20, **kw})
+    b: DynamicBatcher[int, int] = DynamicBatcher("t", process, cost=lambda i: i, settings=settings)
+    b.start()
+    return b
+
+
+def test_results_come_back_in_order_per_request():
+    rec = Recorder()
+    b = make(rec)
+    try:
+        assert b.submit_nowait([3, 1, 2]).result(5) == [30, 10, 20]
+    finally:
+        b.stop()
+
+
+def test_concurrent_requests_are_grouped_into_one_batch():
+    rec = Recorder()
+    b = make(rec, max_wait_ms=200, max_batch_size=64)
+    try:
+        futures = [b.submit_nowait([i]) for i in range(1, 9)]
+        assert [f.result(5) for f in futures] == [[i * 10] for i in range(1, 9)]
+        assert len(rec.batches) == 1  # all arrived inside the wait window
+        assert rec.batches[0] == sorted(rec.batches[0])  # sorted by length (cost)
+    finally:
+        b.stop()
+
+
+def test_max_batch_size_limits_each_run():
+    rec = Recorder()
+    b = make(rec, max_wait_ms=100, max_batch_size=3)
+    try:
+        assert b.submit_nowait([1] * 7).result(5) == [10] * 7
+        assert max(len(x) for x in rec.batches) <= 3
+        assert sum(len(x) for x in rec.batches) == 7
+    finally:
+        b.stop()
+
+
+def test_token_budget_limits_padded_size_of_each_run():
+    rec = Recorder()
+    # costs are the items themselves; padded size = count * longest must stay <= 40
+    b = make(rec, max_wait_ms=100, max_batch_tokens=40, max_batch_size=64)
+    try:
+        items = [2, 20, 3, 20, 5, 1, 10]
+        assert b.submit_nowait(items).result(5) == [i * 10 for i in items]
+        for run in rec.batches:
+            assert len(run) * max(run) <= 40, rec.batches
+    finally:
+        b.stop()
+
+
+def test_wait_is_bounded_by_max_wait():
+    rec = Recorder()
+    b = make(rec, max_wait_ms=30, max_batch_size=1000, max_batch_tokens=10**6)
+    try:
+        fut = b.submit_nowait([1])
+        # a lone item must not wait for a full batch; far below the 5 s guard
+        assert fut.result(5) == [10]
+    finally:
+        b.stop()
+
+
+def test_an_error_reaches_every_waiter_of_the_batch_and_worker_survives():
+    gate = threading.Event()
+    rec = Recorder(fail_on=2, gate=gate)
+    b = make(rec, max_wait_ms=200)
+    try:
+        futures = [b.submit_nowait([i]) for i in (1, 2, 3)]
+        gate.set()
+        for f in futures:
+            with pytest.raises(InferenceFailed):
+                f.result(5)
+        # the worker thread is still alive and serves the next request
+        assert b.submit_nowait([4]).result(5) == [40]
+        assert b.alive
+    finally:
+        b.stop()
+
+
+def test_full_queue_raises_overloaded_immediately():
+    gate = threading.Event()
+    rec = Recorder(gate=gate)
+    b = make(rec, max_wait_ms=0, queue_size=4, max_batch_size=1)
+    try:
+        first = b.submit_nowait([1])  # taken by the worker, blocked on the gate
+        time.sleep(0.1)
+        b.submit_nowait([1, 1, 1, 1])  # fills the queue
+        with pytest.raises(Overloaded):
+            b.submit_nowait([1])
+        gate.set()
+        assert first.result(5) == [10]
+    finally:
+        gate.set()
+        b.stop()
+
+
+def test_cancelled_request_is_skipped_not_computed():
+    gate = threading.Event()
+    rec = Recorder(gate=gate)
+    b = make(rec, max_wait_ms=0, max_batch_size=1)
+    try:
+        blocker = b.submit_nowait([1])
+        time.sleep(0.1)
+        doomed = b.submit_nowait([7])
+        assert doomed.cancel()
+        gate.set()
+        assert blocker.result(5) == [10]
+        assert b.submit_nowait([2]).result(5) == [20]
+        assert all(7 not in run for run in rec.batches)
+    finally:
+        gate.set()
+        b.stop()
+
+
+def test_async_submit_times_out_and_frees_the_work():
+    gate = threading.Event()
+    rec = Recorder(gate=gate)
+    b = make(rec, max_wait_ms=0, max_batch_size=1)
+
+    async def scenario():
+        blocker = b.submit_nowait([1])
+        await asyncio.sleep(0.05)
+        with pytest.raises(DeadlineExceeded):
+            await b.submit([9], timeout=0.05)
+        gate.set()
+        await asyncio.wrap_future(blocker)
+
+    try:
+        asyncio.run(scenario())
+        assert b.submit_nowait([3]).result(5) == [30]
+        assert all(9 not in run for run in rec.batches)
+    finally:
+        gate.set()
+        b.stop()
+
+
+def test_stop_drains_queued_work_and_then_refuses():
+    rec = Recorder()
+    b = make(rec, max_wait_ms=50)
+    futures = [b.submit_nowait([i]) for i in range(1, 5)]
+    b.stop(timeout=5)
+    assert [f.result(0) for f in futures] == [[10], [20], [30], [40]]
+    with pytest.raises(NotReady):
+        b.submit_nowait([1])
+
+
+def test_stats_observer_sees_each_run():
+    seen: list[BatchStats] = []
+    settings = BatcherSettings(max_wait_ms=50)
+    b: DynamicBatcher[int, int] = DynamicBatcher(
+        "t", Recorder(), lambda i: i, settings, on_batch=seen.append
+    )
+    b.start()
+    try:
+        b.submit_nowait([4, 4]).result(5)
+    finally:
+        b.stop()
+    assert seen and seen[0].size == 2 and seen[0].padded_tokens == 8
