@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from app.api.schemas.embed import StrictModel
+
+
+class FilterBody(StrictModel):
+    must: dict[str, Any] = Field(default_factory=dict, description="payload[key] == value, all")
+    must_not: dict[str, Any] = Field(default_factory=dict, description="payload[key] != value")
+
+
+class RerankBody(StrictModel):
+    method: Literal["wrd", "wmd"]
+    candidates: int = Field(50, description="ANN candidates reranked (>= top_k)")
+
+
+class SearchRequest(StrictModel):
+    collection: str
+    query: str | None = None
+    queries: list[str] | None = None
+    top_k: int = 10
+    filter: FilterBody | None = None
+    rerank: RerankBody | None = None
+    model: str | None = Field(None, description="Optional check: must be the collection's model")
+
+    @model_validator(mode="after")
+    def _one_query_field(self) -> SearchRequest:
+        if (self.query is None) == (self.queries is None):
+            raise ValueError("give exactly one of query or queries")
+        return self
+
+
+class HitOut(BaseModel):
+    id: str
+    text: str
+    payload: dict[str, Any]
+    score: float
+    rerank_score: float | None = None
+
+
+class QueryResult(BaseModel):
+    query: str
+    hits: list[HitOut]
+
+
+class Timings(BaseModel):
+    embed_ms: float
+    search_ms: float
+    rerank_ms: float | None = None
+    candidate_tokens_ms: float | None = None
+
+
+class SearchResponse(BaseModel):
+    collection: str
+    model: str
+    results: list[QueryResult]
+    timings: Timings
+
+
+class SimilarityRequest(StrictModel):
+    pairs: list[Annotated[list[str], Field(min_length=2, max_length=2)]] | None = None
+    source: str | None = None
+    sentences: list[str] | None = None
+    method: Literal["cosine", "wmd", "wrd"] = "cosine"
+    model: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SimilarityRequest:
+        if (self.pairs is None) == (self.source is None and self.sentences is None):
+            raise ValueError("give either pairs, or source with sentences")
+        if self.pairs is None and (self.source is None or self.sentences is None):
+            raise ValueError("source and sentences go together")
+        return self
+
+
+class SimilarityResponse(BaseModel):
+    model: str
+    method: str
+    scores: list[float]
