@@ -11,6 +11,7 @@ from app.api.schemas.search import (
     SimilarityRequest,
     SimilarityResponse,
 )
+from app.errors import InvalidInput
 from app.index.filters import PayloadFilter
 from app.rerank.distances import RerankMethod
 from app.services.search import RerankOptions
@@ -20,6 +21,8 @@ router = APIRouter(tags=["retrieval"])
 
 @router.post("/search", response_model=SearchResponse)
 async def search(body: SearchRequest, container: ReadyContainerDep) -> SearchResponse:
+    if (body.query is None) == (body.queries is None):
+        raise InvalidInput("give exactly one of query or queries", param="query")
     queries = [body.query] if body.query is not None else list(body.queries or [])
     flt = PayloadFilter(body.filter.must, body.filter.must_not) if body.filter else None
     options = (
@@ -44,6 +47,10 @@ async def search(body: SearchRequest, container: ReadyContainerDep) -> SearchRes
 
 @router.post("/similarity", response_model=SimilarityResponse)
 async def similarity(body: SimilarityRequest, container: ReadyContainerDep) -> SimilarityResponse:
+    if (body.pairs is None) == (body.source is None and body.sentences is None) or (
+        body.pairs is None and (body.source is None or body.sentences is None)
+    ):
+        raise InvalidInput("give either pairs, or source with sentences", param="pairs")
     if body.pairs is not None:
         pairs = [(a, b) for a, b in body.pairs]
         result = await container.similarity.pairs(pairs, body.method, body.model)

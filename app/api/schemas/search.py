@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from app.api.schemas.embed import StrictModel
 
@@ -25,12 +25,6 @@ class SearchRequest(StrictModel):
     filter: FilterBody | None = None
     rerank: RerankBody | None = None
     model: str | None = Field(None, description="Optional check: must be the collection's model")
-
-    @model_validator(mode="after")
-    def _one_query_field(self) -> SearchRequest:
-        if (self.query is None) == (self.queries is None):
-            raise ValueError("give exactly one of query or queries")
-        return self
 
 
 class HitOut(BaseModel):
@@ -66,14 +60,6 @@ class SimilarityRequest(StrictModel):
     sentences: list[str] | None = None
     method: Literal["cosine", "wmd", "wrd"] = "cosine"
     model: str | None = None
-
-    @model_validator(mode="after")
-    def _one_form(self) -> SimilarityRequest:
-        if (self.pairs is None) == (self.source is None and self.sentences is None):
-            raise ValueError("give either pairs, or source with sentences")
-        if self.pairs is None and (self.source is None or self.sentences is None):
-            raise ValueError("source and sentences go together")
-        return self
 
 
 class SimilarityResponse(BaseModel):
