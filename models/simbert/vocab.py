@@ -31,7 +31,9 @@ def trim_vocab(tokenizer_json: str, texts: Iterable[str]) -> TrimmedVocab:
     """Keep specials, single-character pieces and every piece used by `texts`."""
     spec = json.loads(tokenizer_json)
     if spec["model"]["type"] != "WordPiece":
-        raise ValueError(f"vocabulary trimming needs a WordPiece tokenizer, got {spec['model']['type']}")
+        raise ValueError(
+            f"vocabulary trimming needs a WordPiece tokenizer, got {spec['model']['type']}"
+        )
     source = Tokenizer.from_str(tokenizer_json)
     source.no_padding()
     source.no_truncation()
@@ -54,7 +56,7 @@ def trim_vocab(tokenizer_json: str, texts: Iterable[str]) -> TrimmedVocab:
     for added in spec.get("added_tokens", []):
         added["id"] = new_vocab[added["content"]]
     post = spec.get("post_processor") or {}
-    for name, entry in post.get("special_tokens", {}).items():
+    for entry in post.get("special_tokens", {}).values():
         entry["ids"] = [new_vocab[t] for t in entry["tokens"]]
     if post.get("type") == "BertProcessing":
         post["sep"] = ["[SEP]", new_vocab["[SEP]"]]
