@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from app.engines.registry import ModelRegistry
 from app.metrics import Metrics
 from app.services.embedding import EmbeddingService
+from app.services.paraphrase import ParaphraseService
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ class Container:
     metrics: Metrics
     registry: ModelRegistry
     embeddings: EmbeddingService
+    paraphrases: ParaphraseService
     ready: bool = False
     draining: bool = False
     not_ready_reason: str = "starting"
@@ -37,11 +39,13 @@ class Container:
 async def build_container(settings: Settings, metrics: Metrics) -> Container:
     registry = ModelRegistry(settings.models, settings.batcher, metrics)
     await asyncio.to_thread(registry.load_all)
+    embeddings = EmbeddingService(registry, settings.limits, metrics)
     container = Container(
         settings=settings,
         metrics=metrics,
         registry=registry,
-        embeddings=EmbeddingService(registry, settings.limits, metrics),
+        embeddings=embeddings,
+        paraphrases=ParaphraseService(registry, embeddings, settings.generation, settings.models),
     )
     if not registry.names():
         container.not_ready_reason = (
