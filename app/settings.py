@@ -31,6 +31,10 @@ class ModelSettings(BaseModel):
     device: str = Field("auto", description="auto | cpu | cuda")
     intra_op_threads: int = Field(0, ge=0, description="0 = onnxruntime's default (all cores)")
     inter_op_threads: int = Field(1, ge=1)
+    allow_spinning: bool = Field(
+        False,
+        description="let idle onnxruntime threads busy-wait (faster alone, worse under HTTP load)",
+    )
     verify_checksums: bool = True
     warmup: bool = True
 
@@ -75,6 +79,46 @@ class GenerationSettings(BaseModel):
     timeout_s: float = Field(30.0, gt=0, description="wait for a slot + decode + rerank")
 
 
+class CollectionSettings(BaseModel):
+    """Retrieval: where collections live, which index backend, request limits, rerank cache."""
+
+    data_dir: Path = Path("var/collections")
+    default_backend: str = Field("faiss", description="faiss | milvus, when PUT omits backend")
+    default_index: str = Field("hnsw", description="flat | hnsw | ivf, when PUT omits index")
+    milvus_uri: str = Field(
+        "", description="Milvus endpoint (http://host:19530); empty = milvus-lite file in data_dir"
+    )
+    milvus_token: str = ""
+    use_gpu: bool = Field(True, description="search on a GPU copy when faiss sees a GPU")
+    max_collections: int = Field(1000, ge=1)
+    max_documents_per_request: int = Field(1024, ge=1)
+    max_id_chars: int = Field(256, ge=1)
+    max_payload_bytes: int = Field(16 * 1024, ge=2)
+    max_top_k: int = Field(1000, ge=1)
+    max_queries: int = Field(64, ge=1)
+    max_rerank_candidates: int = Field(200, ge=1)
+    filter_overfetch: int = Field(4, ge=1, description="first fetch = top_k x this with a filter")
+    max_fetch: int = Field(16384, ge=1, description="cap on candidates scanned for a filter")
+    checkpoint_every: int = Field(
+        20_000, ge=1, description="index checkpoint after this many written vectors"
+    )
+    token_cache_mb: int = Field(256, ge=0, description="LRU of candidates' token vectors")
+
+    @field_validator("default_backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        if value not in {"faiss", "milvus"}:
+            raise ValueError("default_backend must be one of: faiss, milvus")
+        return value
+
+    @field_validator("default_index")
+    @classmethod
+    def _index(cls, value: str) -> str:
+        if value not in {"flat", "hnsw", "ivf"}:
+            raise ValueError("default_index must be one of: flat, hnsw, ivf")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIMSERVE_", env_nested_delimiter="__", extra="ignore"
@@ -85,3 +129,4 @@ class Settings(BaseSettings):
     batcher: BatcherSettings = Field(default_factory=BatcherSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    collections: CollectionSettings = Field(default_factory=CollectionSettings)

@@ -24,7 +24,9 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, models_dirs: list[Path], env: Mapping[str, str] | None = None, port: int | None = None):
+    def __init__(
+        self, models_dirs: list[Path], env: Mapping[str, str] | None = None, port: int | None = None
+    ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -41,7 +43,10 @@ class LiveServer:
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         self.wait_ready(timeout)
         return self

@@ -106,7 +106,9 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
         return error_response(request, 400, "invalid_input", "request body is required")
     if tuple(first.get("loc", ())) == ("body",):
         return error_response(
-            request, 400, "invalid_input",
+            request,
+            400,
+            "invalid_input",
             "request body must be a JSON object (send Content-Type: application/json)",
         )
     param = _loc_to_param(tuple(first.get("loc", ())))

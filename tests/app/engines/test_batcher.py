@@ -180,7 +180,9 @@ def test_stop_drains_queued_work_and_then_refuses():
 def test_stats_observer_sees_each_run():
     seen: list[BatchStats] = []
     settings = BatcherSettings(max_wait_ms=50)
-    b: DynamicBatcher[int, int] = DynamicBatcher("t", Recorder(), lambda i: i, settings, on_batch=seen.append)
+    b: DynamicBatcher[int, int] = DynamicBatcher(
+        "t", Recorder(), lambda i: i, settings, on_batch=seen.append
+    )
     b.start()
     try:
         b.submit_nowait([4, 4]).result(5)

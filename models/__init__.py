@@ -1,0 +1,4 @@
+"""Offline model tools (`python -m models <cmd>`): export, quantize, fit-whitening, eval-sts.
+
+These may import torch/transformers; the serving package `app` never imports them.
+"""

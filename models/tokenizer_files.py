@@ -1,0 +1,33 @@
+"""The tokenizer.json of an exported folder: the source's own, or one built from vocab.txt."""
+
+from __future__ import annotations
+
+from tokenizers import Tokenizer, normalizers
+
+from models.source import SourceInfo
+from models.vocab_tokenizer import WordPieceOptions, build_wordpiece_tokenizer
+
+
+def load_source_tokenizer(info: SourceInfo) -> tuple[Tokenizer, bool]:
+    """Returns (tokenizer without padding/truncation, whether it lowercases).
+
+    A source `tokenizer.json` is used as is except that its padding and truncation are
+    removed (the bundled MiniLM one pads to 128, a MEASUREMENTS.md pitfall) and, for a
+    sentence-transformers `do_lower_case`, a Lowercase step is prepended.
+    """
+    folder = info.model_dir
+    if (folder / "tokenizer.json").exists():
+        tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        tok.no_padding()
+        tok.no_truncation()
+        if info.st_lowercase:
+            current = tok.normalizer
+            steps = [normalizers.Lowercase()] + ([current] if current is not None else [])
+            tok.normalizer = normalizers.Sequence(steps)
+        options = WordPieceOptions.from_tokenizer_config(folder)
+        return tok, info.st_lowercase or options.do_lower_case
+    options = WordPieceOptions.from_tokenizer_config(folder)
+    tok = build_wordpiece_tokenizer(
+        folder / "vocab.txt", options, extra_lowercase=info.st_lowercase
+    )
+    return tok, info.st_lowercase or options.do_lower_case
