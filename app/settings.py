@@ -77,6 +77,16 @@ class GenerationSettings(BaseModel):
     max_concurrent: int = Field(1, ge=1, description="decodes running at once (CPU bound)")
     max_queued: int = Field(16, ge=0, description="requests waiting for a decode slot before 429")
     timeout_s: float = Field(30.0, gt=0, description="wait for a slot + decode + rerank")
+    decode_mode: str = Field(
+        "cached", description="cached (KV cache) | full (re-run every step; benchmarks only)"
+    )
+
+    @field_validator("decode_mode")
+    @classmethod
+    def _decode_mode(cls, value: str) -> str:
+        if value not in {"cached", "full"}:
+            raise ValueError("decode_mode must be one of: cached, full")
+        return value
 
 
 class CollectionSettings(BaseModel):

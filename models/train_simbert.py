@@ -185,13 +185,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quantize", action="store_true", help="int8 dynamic quantization")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m models train-simbert", description=__doc__)
-    add_arguments(parser)
+def run(args: argparse.Namespace) -> int:
+    """Handler for the `python -m models train-simbert` sub-command."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("models").setLevel(logging.INFO)
-    train(parser.parse_args(argv))
+    train(args)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models train-simbert", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -26,7 +26,7 @@ from app.errors import (
     Unavailable,
     ValidationFailed,
 )
-from app.generation.decoder import Generated, SamplingParams, UniLMDecoder
+from app.generation.decoder import DecodeMode, Generated, SamplingParams, UniLMDecoder
 from app.generation.spec import GeneratorSpec
 from app.generation.text import tidy, unique_candidates
 from app.services.embedding import EmbeddingService
@@ -85,6 +85,7 @@ class ParaphraseService:
         self._generators: dict[str, _Generator] = {}
         self._slots = asyncio.Semaphore(settings.max_concurrent)
         self._waiting = 0
+        self._mode = DecodeMode.parse(settings.decode_mode)
 
     def generator_names(self) -> list[str]:
         return [
@@ -183,7 +184,9 @@ class ParaphraseService:
             raise DeadlineExceeded("no decoding slot became free in time") from None
         finally:
             self._waiting -= 1
-        task = asyncio.ensure_future(asyncio.to_thread(gen.decoder.generate, prompt, params, rng))
+        task = asyncio.ensure_future(
+            asyncio.to_thread(gen.decoder.generate, prompt, params, rng, self._mode)
+        )
         task.add_done_callback(lambda _: self._slots.release())  # slot held until it ends
         try:
             return await asyncio.wait_for(
