@@ -131,7 +131,8 @@ class UniLMDecoder:
                 break
             steps += 1
             if mode is DecodeMode.CACHED:
-                past = past[:, :, keep]
+                if not keep.all():  # fancy indexing copies the whole cache: only when needed
+                    past = past[:, :, keep]
                 logits, past = self._run(nxt[:, None], np.ones((active.size, 1), np.int64), past)
             else:
                 ids = np.concatenate(
