@@ -14,6 +14,7 @@ from app.index.store import CollectionStore
 from app.metrics import Metrics
 from app.services.collections import CollectionService
 from app.services.embedding import EmbeddingService
+from app.services.paraphrase import ParaphraseService
 from app.services.search import SearchService
 from app.services.similarity import SimilarityService
 from app.services.token_cache import TokenVectorCache
@@ -31,6 +32,7 @@ class Container:
     collections: CollectionService
     search: SearchService
     similarity: SimilarityService
+    paraphrases: ParaphraseService
     ready: bool = False
     draining: bool = False
     not_ready_reason: str = "starting"
@@ -60,6 +62,7 @@ async def build_container(settings: Settings, metrics: Metrics) -> Container:
         collections=collections,
         search=SearchService(collections, token_cache),
         similarity=SimilarityService(embeddings, settings.limits),
+        paraphrases=ParaphraseService(registry, embeddings, settings.generation, settings.models),
     )
     if not registry.names():
         container.not_ready_reason = (

@@ -63,6 +63,32 @@ class LimitsSettings(BaseModel):
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
 
 
+class GenerationSettings(BaseModel):
+    """/paraphrase: bounds on the work one request may ask for (METHODS.md 3.2 defaults)."""
+
+    default_model: str | None = Field(
+        None, description="Generator used when a request names none; None = first simbert model."
+    )
+    max_n: int = Field(256, ge=1, description="candidates sampled per request")
+    max_k: int = Field(100, ge=1, description="paraphrases returned per request")
+    max_new_tokens: int = Field(64, ge=1, description="hard cap on max_length")
+    max_text_chars: int = Field(512, ge=1)
+    max_temperature: float = Field(5.0, gt=0)
+    max_concurrent: int = Field(1, ge=1, description="decodes running at once (CPU bound)")
+    max_queued: int = Field(16, ge=0, description="requests waiting for a decode slot before 429")
+    timeout_s: float = Field(30.0, gt=0, description="wait for a slot + decode + rerank")
+    decode_mode: str = Field(
+        "cached", description="cached (KV cache) | full (re-run every step; benchmarks only)"
+    )
+
+    @field_validator("decode_mode")
+    @classmethod
+    def _decode_mode(cls, value: str) -> str:
+        if value not in {"cached", "full"}:
+            raise ValueError("decode_mode must be one of: cached, full")
+        return value
+
+
 class CollectionSettings(BaseModel):
     """Retrieval: where collections live, which index backend, request limits, rerank cache."""
 
@@ -112,4 +138,5 @@ class Settings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     batcher: BatcherSettings = Field(default_factory=BatcherSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
     collections: CollectionSettings = Field(default_factory=CollectionSettings)
