@@ -63,6 +63,46 @@ class LimitsSettings(BaseModel):
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
 
 
+class CollectionSettings(BaseModel):
+    """Retrieval: where collections live, which index backend, request limits, rerank cache."""
+
+    data_dir: Path = Path("var/collections")
+    default_backend: str = Field("faiss", description="faiss | milvus, when PUT omits backend")
+    default_index: str = Field("hnsw", description="flat | hnsw | ivf, when PUT omits index")
+    milvus_uri: str = Field(
+        "", description="Milvus endpoint (http://host:19530); empty = milvus-lite file in data_dir"
+    )
+    milvus_token: str = ""
+    use_gpu: bool = Field(True, description="search on a GPU copy when faiss sees a GPU")
+    max_collections: int = Field(1000, ge=1)
+    max_documents_per_request: int = Field(1024, ge=1)
+    max_id_chars: int = Field(256, ge=1)
+    max_payload_bytes: int = Field(16 * 1024, ge=2)
+    max_top_k: int = Field(1000, ge=1)
+    max_queries: int = Field(64, ge=1)
+    max_rerank_candidates: int = Field(200, ge=1)
+    filter_overfetch: int = Field(4, ge=1, description="first fetch = top_k x this with a filter")
+    max_fetch: int = Field(16384, ge=1, description="cap on candidates scanned for a filter")
+    checkpoint_every: int = Field(
+        20_000, ge=1, description="index checkpoint after this many written vectors"
+    )
+    token_cache_mb: int = Field(256, ge=0, description="LRU of candidates' token vectors")
+
+    @field_validator("default_backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        if value not in {"faiss", "milvus"}:
+            raise ValueError("default_backend must be one of: faiss, milvus")
+        return value
+
+    @field_validator("default_index")
+    @classmethod
+    def _index(cls, value: str) -> str:
+        if value not in {"flat", "hnsw", "ivf"}:
+            raise ValueError("default_index must be one of: flat, hnsw, ivf")
+        return value
+
+
 class AuthSettings(BaseModel):
     """API keys (`Authorization: Bearer <key>`), public probes and CORS.
 
@@ -105,5 +145,6 @@ class Settings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     batcher: BatcherSettings = Field(default_factory=BatcherSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    collections: CollectionSettings = Field(default_factory=CollectionSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)

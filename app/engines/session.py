@@ -39,7 +39,9 @@ def create_session(
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = inter_op_threads
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
+    options.add_session_config_entry(
+        "session.intra_op.allow_spinning", "1" if allow_spinning else "0"
+    )
     providers = choose_providers(device)
     session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     log.info("loaded %s on %s", path, session.get_providers()[0])
