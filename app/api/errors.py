@@ -93,8 +93,20 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=out or None)
 
 
+# pydantic puts the union member tried into `loc` (`("input", "str")`, `("x", "list[str]")`)
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "none", "tuple"})
+
+
+def _is_type_tag(part: str) -> bool:
+    return part in _TYPE_TAGS or "[" in part
+
+
 def _loc_to_param(loc: tuple) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    parts = [
+        str(p)
+        for p in loc
+        if p not in ("body", "query", "path") and not (isinstance(p, str) and _is_type_tag(p))
+    ]
     if not parts:
         return None
     out = parts[0]
