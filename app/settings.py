@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BUCKETS = (16, 32, 64, 128, 256, 512)
@@ -129,6 +129,39 @@ class CollectionSettings(BaseModel):
         return value
 
 
+class AuthSettings(BaseModel):
+    """API keys (`Authorization: Bearer <key>`), public probes and CORS.
+
+    Auth is on when any key is configured (here or in `key_file`). `key_file` holds one key
+    per line, optionally followed by a scope: `<key> rw` (default) or `<key> ro`; `#` starts
+    a comment. Read-only keys may call every route except those declared as writes.
+    """
+
+    keys: list[SecretStr] = Field(default_factory=list, description="read-write keys")
+    read_only_keys: list[SecretStr] = Field(default_factory=list)
+    key_file: Path | None = None
+    public_health: bool = Field(True, description="/health/* answer without a key")
+    public_metrics: bool = Field(True, description="/metrics answers without a key")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="allowed CORS origins; empty = CORS off"
+    )
+
+
+class LifecycleSettings(BaseModel):
+    """Per-request limits and graceful shutdown."""
+
+    request_deadline_s: float = Field(
+        30.0, gt=0, description="wall-clock limit per request; past it -> 504"
+    )
+    max_concurrent_requests: int = Field(
+        512, ge=1, description="requests in progress (probes excluded) before 429"
+    )
+    drain_timeout_s: float = Field(
+        30.0, ge=0, description="on SIGTERM: time to finish in-flight and queued work"
+    )
+    retry_after_s: int = Field(1, ge=1, description="Retry-After sent with 429 and 503")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIMSERVE_", env_nested_delimiter="__", extra="ignore"
@@ -140,3 +173,5 @@ class Settings(BaseSettings):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     collections: CollectionSettings = Field(default_factory=CollectionSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
