@@ -51,8 +51,10 @@ class CollectionStore:
 
     # ---- lifecycle ----------------------------------------------------------------------
     def open_all(self) -> None:
-        """Open every collection found; clear leftovers of interrupted creates and drops."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Open every collection found; clear leftovers of interrupted creates and drops.
+        The data folder itself is only made when the first collection is created."""
+        if not self.root.is_dir():
+            return
         for folder in sorted(self.root.iterdir()):
             if folder.name.startswith("."):
                 if folder.is_dir():

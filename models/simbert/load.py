@@ -93,3 +93,16 @@ def load_unilm(folder: Path) -> UniLM:
         cfg = RoFormerConfig.from_pretrained(folder)
         base = RoFormerModel.from_pretrained(folder, config=cfg)
     return assemble(arch, base, state)
+
+
+def shrink_vocab(model: UniLM, keep_ids: list[int]) -> UniLM:
+    """Keep only `keep_ids` rows of the (tied) word embeddings and LM bias, in that order."""
+    index = torch.as_tensor(keep_ids, dtype=torch.long)
+    emb = model.base.embeddings.word_embeddings
+    with torch.no_grad():
+        emb.weight = nn.Parameter(emb.weight[index].clone())
+        model.head.bias = nn.Parameter(model.head.bias[index].clone())
+    emb.num_embeddings = len(keep_ids)
+    emb.padding_idx = None
+    model.base.config.vocab_size = len(keep_ids)
+    return model

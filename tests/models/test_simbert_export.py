@@ -122,3 +122,19 @@ def test_encoder_outputs_match_torch_with_padding(exported):
         np.testing.assert_allclose(
             pooled, hf.bert.pooler.dense(torch.tensor(ref[:, 0])).detach().numpy(), atol=ATOL
         )
+
+
+def test_export_cli_writes_a_served_folder_from_a_vocab_txt_checkpoint(tmp_path):
+    from app.engines.manifest import ModelKind, read_manifest
+    from app.generation.spec import GeneratorSpec
+    from models.export_simbert import main
+
+    _roformer(tmp_path)  # writes tmp_path/src (RoFormer, no tokenizer files)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"t{i}" for i in range(11995)]
+    (tmp_path / "src" / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    main(["--source", str(tmp_path / "src"), "--out", str(tmp_path / "out" / "rsim")])
+    manifest = read_manifest(tmp_path / "out" / "rsim")
+    spec = GeneratorSpec.from_manifest(manifest.generator)
+    assert manifest.kind is ModelKind.SIMBERT and manifest.architecture == "roformer"
+    assert spec.sampling.top_p == 0.95 and spec.sampling.top_k is None
+    assert spec.max_source_length == 64 and spec.layers == 2
