@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -46,7 +47,9 @@ def machine() -> str:
     )
 
 
-def render(states: dict[Objective, RunState], args: argparse.Namespace) -> str:
+def render(
+    states: dict[Objective, RunState], args: argparse.Namespace, served: tuple[str, float] | None
+) -> str:
     epochs = max(s.epochs_done for s in states.values())
     head = [
         "objective",
@@ -76,7 +79,7 @@ def render(states: dict[Objective, RunState], args: argparse.Namespace) -> str:
         + " ".join(
             f"--{k.replace('_', '-')} {v}"
             for k, v in sorted(vars(args).items())
-            if k not in {"bench_file", "train_pairs", "dev_pairs", "objectives"}
+            if k not in {"bench_file", "train_pairs", "dev_pairs", "objectives"} and v != ""
         )
     )
     return "\n".join(
@@ -96,9 +99,41 @@ def render(states: dict[Objective, RunState], args: argparse.Namespace) -> str:
             *rows,
             "",
             verdict,
+            *(
+                [
+                    "",
+                    f"The best CoSENT epoch exported as `{served[0]}` (ONNX, onnxruntime, served "
+                    f"pooling) scores {served[1]:.2f} on dev through `app.engines.encoder.Encoder`.",
+                ]
+                if served
+                else []
+            ),
             f"<!-- {SECTION}:end -->",
         ]
     )
+
+
+def served_dev_spearman(folder: Path, dev_path: Path) -> float:
+    """Dev Spearman x100 of an exported folder through the serving path (onnxruntime)."""
+    import numpy as np
+
+    from app.engines.encoder import Encoder, EncodeRequest
+    from app.settings import BatcherSettings, ModelSettings
+    from models.train_cosent import spearman_x100
+    from models.training.pairs import read_pairs
+
+    encoder = Encoder.load(folder, ModelSettings(device="cpu"), BatcherSettings())
+    dev = read_pairs(dev_path)
+
+    def vectors(texts: list[str]) -> np.ndarray:
+        out = []
+        for start in range(0, len(texts), 64):
+            items = encoder.tokenize(texts[start : start + 64])
+            out += [r.vector for r in encoder.run([EncodeRequest(t) for t in items])]
+        v = np.stack(out)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    return spearman_x100(dev.scores, (vectors(dev.first) * vectors(dev.second)).sum(1))
 
 
 def write_section(path: Path, text: str) -> None:
@@ -122,14 +157,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objectives", nargs="+", default=[o.value for o in Objective])
     parser.add_argument("--runs-dir", default="var/bench-cosent")
     parser.add_argument("--bench-file", default="BENCHMARKS.md")
+    parser.add_argument(
+        "--export-name",
+        default="",
+        help="also export the best CoSENT epoch to var/models/NAME and score it served (ONNX)",
+    )
     args = parser.parse_args(argv)
     if not (DATA / "train.tsv").is_file():
         print(f"bench_cosent: {DATA} not found (needs ../shared/data)", file=sys.stderr)
         return 2
     states: dict[Objective, RunState] = {}
+    configs: dict[Objective, TrainConfig] = {}
     for name in args.objectives:
         objective = Objective.parse(name)
-        config = TrainConfig(
+        configs[objective] = config = TrainConfig(
             source="minilm",
             train=str(DATA / "train.tsv"),
             dev=str(DATA / "dev.tsv"),
@@ -150,7 +191,15 @@ def main(argv: list[str] | None = None) -> int:
             )
     args.train_pairs = sum(1 for _ in open(DATA / "train.tsv", encoding="utf-8")) - 1
     args.dev_pairs = sum(1 for _ in open(DATA / "dev.tsv", encoding="utf-8")) - 1
-    text = render(states, args)
+    served = None
+    if args.export_name and Objective.COSENT in configs:
+        config = replace(
+            configs[Objective.COSENT], name=args.export_name, export=True, overwrite=True
+        )
+        exported = train(config).exported
+        served = (args.export_name, served_dev_spearman(exported, DATA / "dev.tsv"))
+        print(f"served {exported}: dev Spearman {served[1]:.2f}")
+    text = render(states, args, served)
     print(text)
     if set(states) == set(Objective):
         write_section(Path(args.bench_file), text)
