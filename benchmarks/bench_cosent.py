@@ -23,7 +23,7 @@ import torch
 
 from models.losses import Objective
 from models.train_cosent import TrainConfig, train
-from models.training.checkpoint import RunState
+from models.training.checkpoint import RunState, load_trainer_state
 
 SECTION = "cosent-training"
 DATA = Path("../shared/data/stsb-en")
@@ -61,11 +61,16 @@ def render(
     rows = [f"| {' | '.join(head)} |", f"|{'---|' * len(head)}"]
     for objective, state in states.items():
         scores = [f"{r.dev_spearman:.2f}" for r in state.history]
+        scores += ["-"] * (epochs - len(scores))
         best = state.best
         seconds = sum(r.seconds for r in state.history) / max(len(state.history), 1)
         cells = [objective.value, f"{state.initial_dev_spearman:.2f}", *scores]
         cells += [f"**{best.dev_spearman:.2f}** ({best.epoch})", f"{seconds:.0f}"]
         rows.append(f"| {' | '.join(cells)} |")
+    missing = [o.value for o in Objective if o not in states]
+    if Objective.COSENT not in states or missing:
+        verdict = f"Not finished in this run: {', '.join(missing)} (no verdict)."
+        return _section(rows, args, verdict, served)
     cosent = states[Objective.COSENT].best.dev_spearman
     others = [s.best.dev_spearman for o, s in states.items() if o is not Objective.COSENT]
     target = PUBLISHED_MINILM_DEV + TARGET_GAIN
@@ -74,12 +79,19 @@ def render(
         f"{'met' if cosent >= target else 'MISSED'}; beats both baselines: "
         f"{'yes' if all(cosent > o for o in others) else 'NO'}."
     )
+    return _section(rows, args, verdict, served)
+
+
+def _section(
+    rows: list[str], args: argparse.Namespace, verdict: str, served: tuple[str, float] | None
+) -> str:
     command = (
         "flock /tmp/simserve-heavy.lock .venv/bin/python -m benchmarks.bench_cosent "
         + " ".join(
             f"--{k.replace('_', '-')} {v}"
             for k, v in sorted(vars(args).items())
-            if k not in {"bench_file", "train_pairs", "dev_pairs", "objectives"} and v != ""
+            if k not in {"bench_file", "train_pairs", "dev_pairs", "objectives", "render_only"}
+            and v != ""
         )
     )
     return "\n".join(
@@ -162,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="also export the best CoSENT epoch to var/models/NAME and score it served (ONNX)",
     )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="write the section from the finished epochs found in --runs-dir, train nothing",
+    )
     args = parser.parse_args(argv)
     if not (DATA / "train.tsv").is_file():
         print(f"bench_cosent: {DATA} not found (needs ../shared/data)", file=sys.stderr)
@@ -184,15 +201,24 @@ def main(argv: list[str] | None = None) -> int:
             max_length=args.max_length,
             export=False,
         )
-        states[objective] = train(config).state
+        if args.render_only:
+            loaded = load_trainer_state(Path(config.out_dir))
+            if loaded is None or not loaded[0].epochs_done:
+                continue
+            states[objective] = loaded[0]
+        else:
+            states[objective] = train(config).state
         for r in states[objective].history:
             print(
                 f"{objective.value} epoch {r.epoch}: dev {r.dev_spearman:.2f}, loss {r.train_loss:.4f}, {r.seconds:.0f} s"
             )
+    if not states:
+        print("bench_cosent: no finished epoch to report", file=sys.stderr)
+        return 1
     args.train_pairs = sum(1 for _ in open(DATA / "train.tsv", encoding="utf-8")) - 1
     args.dev_pairs = sum(1 for _ in open(DATA / "dev.tsv", encoding="utf-8")) - 1
     served = None
-    if args.export_name and Objective.COSENT in configs:
+    if args.export_name and Objective.COSENT in states:
         config = replace(
             configs[Objective.COSENT], name=args.export_name, export=True, overwrite=True
         )
@@ -201,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"served {exported}: dev Spearman {served[1]:.2f}")
     text = render(states, args, served)
     print(text)
-    if set(states) == set(Objective):
+    if states and (args.render_only or set(states) == set(Objective)):
         write_section(Path(args.bench_file), text)
     return 0
 
