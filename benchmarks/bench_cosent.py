@@ -90,7 +90,15 @@ def _section(
         + " ".join(
             f"--{k.replace('_', '-')} {v}"
             for k, v in sorted(vars(args).items())
-            if k not in {"bench_file", "train_pairs", "dev_pairs", "objectives", "render_only"}
+            if k
+            not in {
+                "bench_file",
+                "train_pairs",
+                "dev_pairs",
+                "objectives",
+                "render_only",
+                "threads",
+            }
             and v != ""
         )
     )
@@ -179,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="write the section from the finished epochs found in --runs-dir, train nothing",
     )
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if not (DATA / "train.tsv").is_file():
         print(f"bench_cosent: {DATA} not found (needs ../shared/data)", file=sys.stderr)
         return 2
