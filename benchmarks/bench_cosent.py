@@ -119,6 +119,7 @@ def _section(
             *rows,
             "",
             verdict,
+            *(["", args.note] if args.note else []),
             *(
                 [
                     "",
@@ -187,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="write the section from the finished epochs found in --runs-dir, train nothing",
     )
+    parser.add_argument("--note", default="", help="a line added to the section (how it was run)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
     if args.threads:
