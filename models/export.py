@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from app.engines.encoder import Encoder, EncodeRequest
 from app.engines.manifest import ModelKind, ModelManifest, OnnxSpec, PoolingMode, write_manifest
 from app.errors import InvalidInput, SimserveError
 from app.settings import BatcherSettings, ModelSettings
+from models.folders import check_new_name, make_staging_dir, replace_dir
 from models.onnx_graph import export_onnx, optimize_onnx
 from models.source import inspect_source
 from models.tokenizer_files import load_source_tokenizer
@@ -111,11 +111,7 @@ def export_model(
     Hugging Face folder declares no pooling, so it must be given. Raises InvalidInput for a
     bad source or arguments and ParityCheckFailed when |ONNX - torch| > atol.
     """
-    if not name or "/" in name or name.startswith("."):
-        raise InvalidInput(f"bad model name {name!r}")
-    target = Path(out_dir) / name
-    if target.exists() and not overwrite:
-        raise InvalidInput(f"{target} already exists (pass overwrite=True / --overwrite)")
+    target = check_new_name(Path(out_dir), name, overwrite)
     steps = tqdm(total=5, desc=f"export {name}", unit="step", leave=False)
     info = inspect_source(source)
     mode = PoolingMode.parse(pooling) if pooling is not None else info.pooling
@@ -129,7 +125,7 @@ def export_model(
     steps.update()
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir))
+    tmp = make_staging_dir(target)
     try:
         tokenizer, lowercase = load_source_tokenizer(info)
         tokenizer.save(str(tmp / "tokenizer.json"))
@@ -168,7 +164,7 @@ def export_model(
             raise ParityCheckFailed(f"{name}: ONNX vs torch max abs diff {diff:.3g} > {atol:g}")
         manifest = write_manifest(tmp, _with_source(manifest, parity_max_abs_diff=diff))
         steps.update()
-        _replace_dir(tmp, target)
+        replace_dir(tmp, target)
         steps.update()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -190,15 +186,3 @@ def _with_source(manifest: ModelManifest, **extra) -> ModelManifest:
     from dataclasses import replace
 
     return replace(manifest, source={**manifest.source, **extra})
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Rename tmp to target; an existing target is moved aside first and deleted after."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-    tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
