@@ -56,7 +56,9 @@ def test_fit_whitening_cli_end_to_end(models_dir, tmp_path, capsys):
 def test_rotation_keeps_cosines(models_dir, tmp_path):
     corpus = tmp_path / "pairs.tsv"
     left, right = random_sentences(100, seed=1), random_sentences(100, seed=2)
-    rows = ["sentence1\tsentence2\tscore"] + [f"{a}\t{b}\t1" for a, b in zip(left, right)]
+    rows = ["sentence1\tsentence2\tscore"] + [
+        f"{a}\t{b}\t1" for a, b in zip(left, right, strict=True)
+    ]
     corpus.write_text("\n".join(rows) + "\n", encoding="utf-8")
     argv = ["fit-whitening", "--model", "tiny", "--data", str(corpus), "--beta", "0"]
     argv += ["--gamma", "0", "--name", "tiny-rot", "--models-dir", str(models_dir)]
