@@ -10,16 +10,16 @@ from app.container import Container
 from app.errors import NotReady
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container | None = getattr(request.app.state, "container", None)
     if container is None:
         raise NotReady("server is starting", retry_after=1)
     return container
 
 
-def ready_container(request: Request) -> Container:
+async def ready_container(request: Request) -> Container:
     """The container, only when it is ready to serve work (503 otherwise)."""
-    container = get_container(request)
+    container = await get_container(request)
     if not container.ready:
         reason = "server is draining" if container.draining else container.not_ready_reason
         raise NotReady(reason or "server is not ready", retry_after=1)

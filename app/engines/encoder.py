@@ -49,6 +49,7 @@ class Encoder:
             models.device,
             models.intra_op_threads,
             models.inter_op_threads,
+            models.allow_spinning,
         )
         self.whitening: WhiteningTransform | None = (
             load_whitening(self.folder / manifest.whitening.file) if manifest.whitening else None

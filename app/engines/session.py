@@ -26,13 +26,22 @@ def choose_providers(device: str) -> list[str]:
 
 
 def create_session(
-    path: Path, device: str = "auto", intra_op_threads: int = 0, inter_op_threads: int = 1
+    path: Path,
+    device: str = "auto",
+    intra_op_threads: int = 0,
+    inter_op_threads: int = 1,
+    allow_spinning: bool = False,
 ) -> ort.InferenceSession:
+    """A session on the chosen device. Spinning is off by default: idle intra-op threads that
+    busy-wait steal the cores the event loop and tokenizer need on small machines."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = inter_op_threads
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.add_session_config_entry(
+        "session.intra_op.allow_spinning", "1" if allow_spinning else "0"
+    )
     providers = choose_providers(device)
     session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     log.info("loaded %s on %s", path, session.get_providers()[0])

@@ -1,0 +1,1 @@
+"""SimBERT / RoFormer-Sim UniLM decoding on onnxruntime (numpy only, no torch)."""

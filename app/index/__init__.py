@@ -1,0 +1,1 @@
+"""Vector indexes (FAISS, Milvus), the SQLite docstore and durable collections built on them."""
