@@ -28,7 +28,12 @@ class QuantizationTooLossy(SimserveError):
     code = "quantization_too_lossy"
 
 
-def quantize_onnx(src: Path, dst: Path, *, per_channel: bool = False) -> None:
+def quantize_onnx(src: Path, dst: Path, *, per_channel: bool = True) -> None:
+    """int8 weights (per output channel by default), activations quantized at run time.
+
+    Per-tensor weight scales lost too much on MiniLM (min cosine to fp32 0.88 on a long
+    input vs 0.98 per channel), so per channel is the default.
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -49,7 +54,7 @@ def quantize_model(
     model: str,
     name: str,
     *,
-    per_channel: bool = False,
+    per_channel: bool = True,
     min_cosine: float = 0.95,
     overwrite: bool = False,
 ) -> ModelManifest:
@@ -87,7 +92,12 @@ def quantize_model(
             tmp,
             replace(
                 manifest,
-                source={**manifest.source, "int8_min_cosine": cosine, "int8_max_abs_diff": diff},
+                source={
+                    **manifest.source,
+                    "int8_per_channel": per_channel,
+                    "int8_min_cosine": cosine,
+                    "int8_max_abs_diff": diff,
+                },
             ),
         )
     return manifest
@@ -125,6 +135,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="fp32 model name in --models-dir")
     p.add_argument("--name", required=True, help="new model name, e.g. minilm-int8")
     p.add_argument("--models-dir", default="var/models")
-    p.add_argument("--per-channel", action="store_true", help="per-channel weight scales")
+    p.add_argument(
+        "--per-channel",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="per-output-channel weight scales (default; --no-per-channel = per tensor)",
+    )
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run)

@@ -23,13 +23,20 @@ def test_export_cli_options(tiny_source_dir, tmp_path, capsys):
     manifest = read_manifest(tmp_path / "c")
     assert manifest.pooling is PoolingMode.CLS and manifest.max_length == 32
     assert manifest.normalize is True and manifest.source["transformer_fusion"] is True
-    fused = collections.Counter(n.op_type for n in onnx.load(tmp_path / "c" / "encoder.onnx").graph.node)
+    fused = collections.Counter(
+        n.op_type for n in onnx.load(tmp_path / "c" / "encoder.onnx").graph.node
+    )
     assert fused["Attention"] == 2  # one fused attention per layer
 
-    assert main(argv + ["--name", "p", "--pooling", "mean", "--normalize", "false", "--no-optimize"]) == 0
+    assert (
+        main(argv + ["--name", "p", "--pooling", "mean", "--normalize", "false", "--no-optimize"])
+        == 0
+    )
     plain = read_manifest(tmp_path / "p")
     assert plain.normalize is False and plain.source["transformer_fusion"] is False
-    ops = collections.Counter(n.op_type for n in onnx.load(tmp_path / "p" / "encoder.onnx").graph.node)
+    ops = collections.Counter(
+        n.op_type for n in onnx.load(tmp_path / "p" / "encoder.onnx").graph.node
+    )
     assert ops["Attention"] == 0 and ops["Softmax"] == 2
 
     assert main(argv + ["--name", "nopool"]) == 2
@@ -51,7 +58,12 @@ def write_st_layout(root, pooling_config: dict, source) -> None:
         (root / name).symlink_to(source / name)
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
     ]
     (root / "modules.json").write_text(json.dumps(modules))
     (root / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 40}))

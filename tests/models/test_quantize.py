@@ -26,7 +26,7 @@ def models_dir(tiny_models_dir, tmp_path):
 @pytest.mark.parametrize("per_channel", [False, True])
 def test_quantize_round_trip(models_dir, per_channel, capsys):
     argv = ["quantize", "--model", "tiny", "--name", "tiny-int8", "--models-dir", str(models_dir)]
-    assert main(argv + (["--per-channel"] if per_channel else [])) == 0
+    assert main(argv + ([] if per_channel else ["--no-per-channel"])) == 0
     assert "int8-dynamic" in capsys.readouterr().out
     manifest = read_manifest(models_dir / "tiny-int8")
     base = read_manifest(models_dir / "tiny")
@@ -35,6 +35,7 @@ def test_quantize_round_trip(models_dir, per_channel, capsys):
     assert manifest.files["tokenizer.json"] == base.files["tokenizer.json"]
     assert manifest.files["encoder.onnx"] != base.files["encoder.onnx"]
     assert manifest.source["base_model"] == "tiny"
+    assert manifest.source["int8_per_channel"] is per_channel
     assert manifest.source["int8_min_cosine"] >= 0.95
     ops = collections.Counter(
         n.op_type for n in onnx.load(models_dir / "tiny-int8" / "encoder.onnx").graph.node
