@@ -26,7 +26,7 @@ _ST_UNSUPPORTED_FLAGS = (
     "pooling_mode_weightedmean_tokens",
     "pooling_mode_lasttoken",
 )
-_HUB_PATTERNS = ["*.json", "*.txt", "*.safetensors", "*.model", "1_Pooling/*", "2_Normalize/*"]
+_HUB_PATTERNS = ["*.json", "*.txt", "*.model", "1_Pooling/*", "2_Normalize/*"]
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,16 @@ def _inspect_st_dir(root: Path) -> SourceInfo:
 
 def _download(hub_id: str) -> Path:
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import list_repo_files, snapshot_download
 
-        return Path(snapshot_download(hub_id, allow_patterns=_HUB_PATTERNS))
+        weights = ["*.safetensors", "pytorch_model*.bin"]  # offline: whatever the cache has
+        try:
+            # safetensors when the repo has them, else the PyTorch .bin (older Chinese BERTs)
+            if any(f.endswith(".safetensors") for f in list_repo_files(hub_id)):
+                weights = ["*.safetensors"]
+        except Exception:  # noqa: BLE001 - offline or unreachable: snapshot_download decides
+            pass
+        return Path(snapshot_download(hub_id, allow_patterns=_HUB_PATTERNS + weights))
     except Exception as exc:  # offline, unknown repo, auth: one clear message
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
         hint = " (HF_HUB_OFFLINE is set)" if offline else ""
