@@ -12,7 +12,6 @@ from app.engines.pooling import l2_normalize
 from models.cli_export import DEFAULT_PACKAGE, export_default, folder_is_valid
 from models.encoding import encode_all, load_encoder
 from models.eval_sts import reference_source
-from models.quantize import quantize_model
 
 pytestmark = pytest.mark.slow
 
@@ -68,8 +67,11 @@ def test_int8_variant(minilm_models_dir, tmp_path):
     models = tmp_path / "models"
     models.mkdir()
     (models / "minilm").symlink_to(minilm_models_dir / "minilm")
-    manifest = quantize_model(models, "minilm", "minilm-int8")
-    assert manifest.onnx.quantization == "int8-dynamic"
+    assert export_default(models, int8=True) == [models / "minilm-int8"]
+    assert export_default(models, int8=True) == []  # both up to date now
+    manifest = read_manifest(models / "minilm-int8")
+    assert manifest.onnx.quantization == "int8-dynamic" and manifest.source["int8_per_channel"]
+    assert manifest.source["base_sha256"] == read_manifest(models / "minilm").files["encoder.onnx"]
     assert manifest.source["int8_min_cosine"] >= 0.95
     fp32 = l2_normalize(encode_all(load_encoder(models, "minilm"), SENTENCES))
     int8 = l2_normalize(encode_all(load_encoder(models, "minilm-int8"), SENTENCES))
