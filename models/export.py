@@ -24,7 +24,7 @@ from app.settings import BatcherSettings, ModelSettings
 from models.folders import check_new_name, make_staging_dir, replace_dir
 from models.onnx_graph import export_onnx, optimize_onnx
 from models.source import inspect_source
-from models.tokenizer_files import load_source_tokenizer
+from models.tokenizer_files import check_against_transformers, load_source_tokenizer
 from models.torch_graph import INPUT_NAMES, EncoderGraph, reference_pool
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,7 @@ def export_model(
     tmp = make_staging_dir(target)
     try:
         tokenizer, lowercase = load_source_tokenizer(info)
+        tokenizer_check = check_against_transformers(info, tokenizer, parity_texts)
         tokenizer.save(str(tmp / "tokenizer.json"))
         steps.set_postfix_str("onnx export")
         output_names = export_onnx(graph, tmp / "raw.onnx", opset)
@@ -152,7 +153,7 @@ def export_model(
             normalize=_resolve_normalize(normalize, info.normalize),
             lowercase=lowercase,
             onnx=OnnxSpec(inputs=inputs, outputs=output_names, opset=opset),
-            source=dict(info.reference, transformer_fusion=fused),
+            source=dict(info.reference, transformer_fusion=fused, tokenizer_check=tokenizer_check),
         )
         manifest = write_manifest(tmp, manifest)
         steps.set_postfix_str("parity")
