@@ -112,7 +112,6 @@ def export_model(
     bad source or arguments and ParityCheckFailed when |ONNX - torch| > atol.
     """
     target = check_new_name(Path(out_dir), name, overwrite)
-    steps = tqdm(total=5, desc=f"export {name}", unit="step", leave=False)
     info = inspect_source(source)
     mode = PoolingMode.parse(pooling) if pooling is not None else info.pooling
     if mode is None:
@@ -122,11 +121,12 @@ def export_model(
     config = model.config
     length = _resolve_max_length(max_length, info.max_length, config)
     graph = EncoderGraph(model, mode, use_token_types=_uses_token_types(model)).eval()
-    steps.update()
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     tmp = make_staging_dir(target)
+    steps = tqdm(total=4, desc=f"export {name}", unit="step", leave=False)
     try:
+        steps.set_postfix_str("tokenizer")
         tokenizer, lowercase = load_source_tokenizer(info)
         tokenizer_check = check_against_transformers(info, tokenizer, parity_texts)
         tokenizer.save(str(tmp / "tokenizer.json"))
