@@ -8,6 +8,7 @@ var/bench/. `synthetic` grows a real set to any size (see its docstring).
 from __future__ import annotations
 
 import csv
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,8 @@ def encode(encoder: Encoder, texts: list[str], *, tokens: bool = False, bs: int 
 
 def real_vectors(models_dir: Path) -> tuple[list[str], np.ndarray]:
     texts = sentences()
-    cache = CACHE / f"minilm-{len(texts)}.npy"
+    tag = hashlib.sha1((Path(models_dir) / "minilm" / "manifest.json").read_bytes()).hexdigest()
+    cache = CACHE / f"minilm-{tag[:12]}-{len(texts)}.npy"  # per exported model
     if cache.exists():
         return texts, np.load(cache)
     vectors, _ = encode(load_encoder(models_dir), texts)
