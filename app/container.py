@@ -45,7 +45,9 @@ async def build_container(settings: Settings, metrics: Metrics) -> Container:
         metrics=metrics,
         registry=registry,
         embeddings=embeddings,
-        paraphrases=ParaphraseService(registry, embeddings, settings.generation, settings.models),
+        paraphrases=ParaphraseService(
+            registry, embeddings, settings.generation, settings.models, metrics
+        ),
     )
     if not registry.names():
         container.not_ready_reason = (
