@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BUCKETS = (16, 32, 64, 128, 256, 512)
@@ -63,6 +63,105 @@ class LimitsSettings(BaseModel):
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
 
 
+class GenerationSettings(BaseModel):
+    """/paraphrase: bounds on the work one request may ask for (METHODS.md 3.2 defaults)."""
+
+    default_model: str | None = Field(
+        None, description="Generator used when a request names none; None = first simbert model."
+    )
+    max_n: int = Field(256, ge=1, description="candidates sampled per request")
+    max_k: int = Field(100, ge=1, description="paraphrases returned per request")
+    max_new_tokens: int = Field(64, ge=1, description="hard cap on max_length")
+    max_text_chars: int = Field(512, ge=1)
+    max_temperature: float = Field(5.0, gt=0)
+    max_concurrent: int = Field(1, ge=1, description="decodes running at once (CPU bound)")
+    max_queued: int = Field(16, ge=0, description="requests waiting for a decode slot before 429")
+    timeout_s: float = Field(30.0, gt=0, description="wait for a slot + decode + rerank")
+    decode_mode: str = Field(
+        "cached", description="cached (KV cache) | full (re-run every step; benchmarks only)"
+    )
+
+    @field_validator("decode_mode")
+    @classmethod
+    def _decode_mode(cls, value: str) -> str:
+        if value not in {"cached", "full"}:
+            raise ValueError("decode_mode must be one of: cached, full")
+        return value
+
+
+class CollectionSettings(BaseModel):
+    """Retrieval: where collections live, which index backend, request limits, rerank cache."""
+
+    data_dir: Path = Path("var/collections")
+    default_backend: str = Field("faiss", description="faiss | milvus, when PUT omits backend")
+    default_index: str = Field("hnsw", description="flat | hnsw | ivf, when PUT omits index")
+    milvus_uri: str = Field(
+        "", description="Milvus endpoint (http://host:19530); empty = milvus-lite file in data_dir"
+    )
+    milvus_token: str = ""
+    use_gpu: bool = Field(True, description="search on a GPU copy when faiss sees a GPU")
+    max_collections: int = Field(1000, ge=1)
+    max_documents_per_request: int = Field(1024, ge=1)
+    max_id_chars: int = Field(256, ge=1)
+    max_payload_bytes: int = Field(16 * 1024, ge=2)
+    max_top_k: int = Field(1000, ge=1)
+    max_queries: int = Field(64, ge=1)
+    max_rerank_candidates: int = Field(200, ge=1)
+    filter_overfetch: int = Field(4, ge=1, description="first fetch = top_k x this with a filter")
+    max_fetch: int = Field(16384, ge=1, description="cap on candidates scanned for a filter")
+    checkpoint_every: int = Field(
+        20_000, ge=1, description="index checkpoint after this many written vectors"
+    )
+    token_cache_mb: int = Field(256, ge=0, description="LRU of candidates' token vectors")
+
+    @field_validator("default_backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        if value not in {"faiss", "milvus"}:
+            raise ValueError("default_backend must be one of: faiss, milvus")
+        return value
+
+    @field_validator("default_index")
+    @classmethod
+    def _index(cls, value: str) -> str:
+        if value not in {"flat", "hnsw", "ivf"}:
+            raise ValueError("default_index must be one of: flat, hnsw, ivf")
+        return value
+
+
+class AuthSettings(BaseModel):
+    """API keys (`Authorization: Bearer <key>`), public probes and CORS.
+
+    Auth is on when any key is configured (here or in `key_file`). `key_file` holds one key
+    per line, optionally followed by a scope: `<key> rw` (default) or `<key> ro`; `#` starts
+    a comment. Read-only keys may call every route except those declared as writes.
+    """
+
+    keys: list[SecretStr] = Field(default_factory=list, description="read-write keys")
+    read_only_keys: list[SecretStr] = Field(default_factory=list)
+    key_file: Path | None = None
+    public_health: bool = Field(True, description="/health/* answer without a key")
+    public_metrics: bool = Field(True, description="/metrics answers without a key")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="allowed CORS origins; empty = CORS off"
+    )
+
+
+class LifecycleSettings(BaseModel):
+    """Per-request limits and graceful shutdown."""
+
+    request_deadline_s: float = Field(
+        30.0, gt=0, description="wall-clock limit per request; past it -> 504"
+    )
+    max_concurrent_requests: int = Field(
+        512, ge=1, description="requests in progress (probes excluded) before 429"
+    )
+    drain_timeout_s: float = Field(
+        30.0, ge=0, description="on SIGTERM: time to finish in-flight and queued work"
+    )
+    retry_after_s: int = Field(1, ge=1, description="Retry-After sent with 429 and 503")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIMSERVE_", env_nested_delimiter="__", extra="ignore"
@@ -72,3 +171,7 @@ class Settings(BaseSettings):
     models: ModelSettings = Field(default_factory=ModelSettings)
     batcher: BatcherSettings = Field(default_factory=BatcherSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    collections: CollectionSettings = Field(default_factory=CollectionSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)

@@ -1,1 +1,1 @@
-"""app.generation"""
+"""SimBERT / RoFormer-Sim UniLM decoding on onnxruntime (numpy only, no torch)."""

@@ -1,0 +1,150 @@
+"""Batched UniLM sampling on one onnxruntime session: n samples from one source, one decode.
+
+Prefix pass: `[CLS] text [SEP]` (segment 0, empty cache) gives the first next-token
+logits and the cache; the cache is replicated n times. Each step feeds one token per
+still-running row (segment 1) with the cache, so a step costs one position per row
+(`DecodeMode.CACHED`). `DecodeMode.FULL` re-runs the whole sequence every step without
+a cache: same samples, kept for the speed comparison in benchmarks/bench_paraphrase.py.
+Rows stop at the end token ([SEP]); rows still running after `max_new_tokens` are
+returned truncated (METHODS.md 3.2). Finished rows leave the batch and the cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from app.generation.sampling import filter_probs, sample
+from app.generation.spec import GeneratorSpec
+
+
+class DecodeMode(StrEnum):
+    CACHED = "cached"
+    FULL = "full"
+
+    @classmethod
+    def parse(cls, value: str) -> DecodeMode:
+        try:
+            return cls(value)
+        except ValueError:
+            valid = ", ".join(m.value for m in cls)
+            raise ValueError(f"unknown decode mode {value!r}; valid: {valid}") from None
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    n: int
+    max_new_tokens: int
+    top_k: int | None = 5
+    top_p: float | None = None
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.n < 1 or self.max_new_tokens < 1:
+            raise ValueError("n and max_new_tokens must be >= 1")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError("top_k must be >= 1")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError("top_p must be in (0, 1]")
+        if not self.temperature > 0:
+            raise ValueError("temperature must be > 0")
+
+
+@dataclass(frozen=True)
+class Generated:
+    sequences: tuple[np.ndarray, ...]  # n arrays (len_i,) int64, end token excluded
+    truncated: np.ndarray  # (n,) bool: hit max_new_tokens without an end token
+    steps: int  # decoding steps run after the prefix pass
+
+    @property
+    def tokens(self) -> int:
+        return int(sum(len(s) for s in self.sequences))
+
+
+class UniLMDecoder:
+    """Stateless apart from the (thread-safe) onnxruntime session it is given."""
+
+    def __init__(self, session, spec: GeneratorSpec, end_id: int, banned_ids: list[int]):
+        self.session = session
+        self.spec = spec
+        self.end_id = int(end_id)
+        self.banned = np.asarray(sorted(set(banned_ids) - {self.end_id}), dtype=np.int64)
+
+    def _run(self, ids: np.ndarray, seg: np.ndarray, past: np.ndarray | None):
+        s = self.spec
+        total = ids.shape[1] + (0 if past is None else past.shape[4])
+        feeds = {
+            s.input_ids: ids,
+            s.token_type_ids: seg,
+            s.attention_mask: np.ones((ids.shape[0], total), dtype=np.int64),
+        }
+        if past is not None:
+            feeds[s.past] = past
+        logits, present = self.session.run([s.logits, s.present], feeds)
+        return logits, present
+
+    def _probs(self, logits: np.ndarray, first: bool, params: SamplingParams) -> np.ndarray:
+        logits = np.array(logits, dtype=np.float32)  # copy: the banned entries are overwritten
+        logits[:, self.banned] = -np.inf
+        if first:  # at least one new token (bert4keras minlen = 1)
+            logits[:, self.end_id] = -np.inf
+        return filter_probs(
+            logits, temperature=params.temperature, top_k=params.top_k, top_p=params.top_p
+        )
+
+    def generate(
+        self,
+        prompt: np.ndarray,
+        params: SamplingParams,
+        rng: np.random.Generator,
+        mode: DecodeMode = DecodeMode.CACHED,
+    ) -> Generated:
+        """Sample `params.n` continuations of `prompt` ((T,) int64 ids with [CLS] ... [SEP])."""
+        prompt = np.asarray(prompt, dtype=np.int64)
+        if prompt.ndim != 1 or prompt.size < 2:
+            raise ValueError(f"prompt must be (T,) int64 with T >= 2, got {prompt.shape}")
+        if prompt.size + params.max_new_tokens > self.spec.max_positions:
+            raise ValueError(
+                f"prompt ({prompt.size}) + max_new_tokens ({params.max_new_tokens}) exceeds "
+                f"the model's {self.spec.max_positions} positions"
+            )
+        n = params.n
+        logits, present = self._run(prompt[None], np.zeros((1, prompt.size), np.int64), None)
+        logits = np.repeat(logits, n, axis=0)
+        past = np.repeat(present, n, axis=2) if mode is DecodeMode.CACHED else None
+        out = np.zeros((n, params.max_new_tokens), dtype=np.int64)
+        lengths = np.zeros(n, dtype=np.int64)
+        finished = np.zeros(n, dtype=bool)
+        active = np.arange(n)
+        steps = 0
+        for step in range(params.max_new_tokens):
+            nxt = sample(self._probs(logits, step == 0, params), rng)
+            ends = nxt == self.end_id
+            finished[active[ends]] = True
+            keep = ~ends
+            active, nxt = active[keep], nxt[keep]
+            out[active, step] = nxt
+            lengths[active] += 1
+            if step == params.max_new_tokens - 1 or active.size == 0:
+                break
+            steps += 1
+            if mode is DecodeMode.CACHED:
+                if not keep.all():  # fancy indexing copies the whole cache: only when needed
+                    past = past[:, :, keep]
+                logits, past = self._run(nxt[:, None], np.ones((active.size, 1), np.int64), past)
+            else:
+                ids = np.concatenate(
+                    [np.repeat(prompt[None], active.size, 0), out[active, : step + 1]], 1
+                )
+                seg = np.concatenate(
+                    [
+                        np.zeros((active.size, prompt.size), np.int64),
+                        np.ones((active.size, step + 1), np.int64),
+                    ],
+                    axis=1,
+                )
+                logits, _ = self._run(ids, seg, None)
+        sequences = tuple(out[i, : lengths[i]].copy() for i in range(n))
+        return Generated(sequences, ~finished, steps)

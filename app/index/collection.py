@@ -1,0 +1,243 @@
+"""A durable collection: SQLite docstore (the record) + a vector index (derived, rebuildable).
+
+Writes commit to SQLite first and only then touch the index, under one lock, so a write is
+acknowledged only once durable and the next search sees it. On open the index is loaded from
+its checkpoint (tagged with the docstore sequence) and the rows and tombstones written after
+that sequence are replayed; without a usable checkpoint it is rebuilt from every stored vector.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from app.errors import CollectionNotFound
+from app.index.base import Backend, IndexSpec, VectorIndex, check_vectors
+from app.index.docstore import DeleteResult, DocStore, Document, StoredDocument
+from app.index.filters import PayloadFilter
+
+log = logging.getLogger(__name__)
+
+DOCSTORE_FILE = "docs.sqlite"
+
+
+@dataclass(frozen=True)
+class CollectionConfig:
+    name: str
+    model: str
+    backend: Backend
+    spec: IndexSpec
+    created_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "model": self.model,
+            "backend": self.backend.value,
+            "spec": self.spec.to_dict(),
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CollectionConfig:
+        return cls(
+            name=data["name"],
+            model=data["model"],
+            backend=Backend.parse(data["backend"]),
+            spec=IndexSpec.from_dict(data["spec"]),
+            created_at=float(data["created_at"]),
+        )
+
+    @property
+    def dimension(self) -> int:
+        return self.spec.dimension
+
+
+class Hit(NamedTuple):
+    iid: int
+    id: str
+    text: str
+    payload: dict[str, Any]
+    score: float  # cosine similarity
+
+
+class WriteAck(NamedTuple):
+    seq: int
+    count: int  # documents written or removed
+    missing: list[str]  # delete only: ids that were not present
+
+
+# (config, collection folder) -> (index, checkpoint sequence or None)
+IndexOpener = Callable[[CollectionConfig, Path], tuple[VectorIndex, int | None]]
+
+
+class Collection:
+    def __init__(
+        self,
+        folder: Path,
+        config: CollectionConfig,
+        docs: DocStore,
+        index: VectorIndex,
+        *,
+        checkpoint_every: int,
+        overfetch: int,
+        max_fetch: int,
+    ):
+        self.folder = folder
+        self.config = config
+        self.docs = docs
+        self.index = index
+        self._lock = threading.RLock()
+        self._checkpoint_every = checkpoint_every
+        self._overfetch = overfetch
+        self._max_fetch = max_fetch
+        self._writes_since_checkpoint = 0
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise CollectionNotFound(f"collection {self.config.name!r} was deleted")
+
+    @classmethod
+    def open(cls, folder: Path, open_index: IndexOpener, **options) -> Collection:
+        docs = DocStore(Path(folder) / DOCSTORE_FILE)
+        raw = docs.read_config()
+        if raw is None:
+            docs.close()
+            raise FileNotFoundError(f"{folder}: no collection config in the docstore")
+        config = CollectionConfig.from_dict(raw)
+        index, seq = open_index(config, Path(folder))
+        coll = cls(Path(folder), config, docs, index, **options)
+        coll._replay(seq)
+        return coll
+
+    @staticmethod
+    def initialise(folder: Path, config: CollectionConfig) -> None:
+        """Write a new collection's docstore (with its config) into an empty folder."""
+        docs = DocStore(Path(folder) / DOCSTORE_FILE)
+        docs.write_config(config.to_dict())
+        docs.close()
+
+    def _replay(self, checkpoint_seq: int | None) -> None:
+        started, head = time.perf_counter(), self.docs.seq
+        if checkpoint_seq is not None and checkpoint_seq > head:
+            log.warning("%s: checkpoint seq %d is ahead of the docstore (%d); rebuilding",
+                        self.config.name, checkpoint_seq, head)  # fmt: skip
+            self.index.reset()
+            checkpoint_seq = None
+        since = -1 if checkpoint_seq is None else checkpoint_seq
+        self.index.remove(self.docs.tombstones_since(since))
+        n = 0
+        for iids, vectors in self.docs.vectors_since(since, self.config.dimension):
+            self.index.upsert(iids, vectors)
+            n += len(iids)
+        log.info("%s: index %s from seq %s, replayed %d vectors in %.2f s", self.config.name,
+                 "loaded" if checkpoint_seq is not None else "rebuilt", since, n,
+                 time.perf_counter() - started)  # fmt: skip
+        if n > self._checkpoint_every or checkpoint_seq is None and n:
+            self.checkpoint()
+
+    # ---- writes -------------------------------------------------------------------------
+    def upsert(self, documents: Sequence[Document], vectors: np.ndarray) -> WriteAck:
+        """Durably upsert documents with their (n, dimension) unit vectors."""
+        vectors = check_vectors(vectors, self.config.dimension)
+        if vectors.shape[0] != len(documents):
+            raise ValueError(f"{len(documents)} documents but {vectors.shape[0]} vectors")
+        with self._lock:
+            self._check_open()
+            result = self.docs.upsert(documents, vectors)
+            self.index.upsert(result.iids, vectors)
+            self._wrote(len(documents))
+        return WriteAck(result.seq, len(documents), [])
+
+    def delete(self, ids: Sequence[str]) -> WriteAck:
+        with self._lock:
+            self._check_open()
+            result: DeleteResult = self.docs.delete(ids)
+            self.index.remove(result.iids)
+            self._wrote(len(result.iids))
+        return WriteAck(result.seq, len(result.iids), result.missing)
+
+    def _wrote(self, n: int) -> None:
+        self._writes_since_checkpoint += n
+        if self._writes_since_checkpoint >= self._checkpoint_every:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        with self._lock:
+            seq = self.docs.seq
+            self.index.checkpoint(seq)
+            self.docs.prune_tombstones(seq)
+            self._writes_since_checkpoint = 0
+
+    # ---- reads --------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        with self._lock:
+            self._check_open()
+            return self.docs.count()
+
+    def get(self, doc_id: str) -> StoredDocument | None:
+        with self._lock:
+            self._check_open()
+            return self.docs.get(doc_id)
+
+    def search(
+        self, queries: np.ndarray, k: int, flt: PayloadFilter | None = None
+    ) -> list[list[Hit]]:
+        """Top-k hits per query (nq, dimension) unit vectors, best first, filter applied.
+
+        With a filter, each query fetches `overfetch * k` candidates and grows the fetch until
+        k pass or the whole collection (or `max_fetch`) was scanned.
+        """
+        queries = check_vectors(queries, self.config.dimension, "queries")
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        if flt is None or flt.is_empty:
+            with self._lock:
+                self._check_open()
+                hits = self.index.search(queries, k)
+            return [self._hits(hits.ids[i], hits.scores[i], None, k) for i in range(len(queries))]
+        return [self._filtered(q[None], k, flt) for q in queries]
+
+    def _filtered(self, query: np.ndarray, k: int, flt: PayloadFilter) -> list[Hit]:
+        with self._lock:
+            self._check_open()
+            total = self.index.size
+            fetch = min(max(k * self._overfetch, k), total, self._max_fetch)
+            while True:
+                hits = self.index.search(query, max(fetch, 1))
+                out = self._hits(hits.ids[0], hits.scores[0], flt, k)
+                if len(out) >= k or fetch >= min(total, self._max_fetch):
+                    return out
+                fetch = min(fetch * 4, total, self._max_fetch)
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray, flt: PayloadFilter | None, k: int):
+        valid = ids >= 0
+        docs = self.docs.get_many(ids[valid].tolist())
+        out: list[Hit] = []
+        for iid, score in zip(ids[valid].tolist(), scores[valid].tolist(), strict=True):
+            doc = docs.get(iid)
+            if doc is None or (flt is not None and not flt.matches(doc.payload)):
+                continue
+            out.append(Hit(iid, doc.id, doc.text, doc.payload, float(score)))
+            if len(out) == k:
+                break
+        return out
+
+    def close(self, *, checkpoint: bool = True) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if checkpoint and self._writes_since_checkpoint:
+                self.checkpoint()
+            self.index.close()
+            self.docs.close()

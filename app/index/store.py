@@ -1,0 +1,168 @@
+"""All collections under one data folder: create (atomically), open on start, list, drop.
+
+Layout: `<data_dir>/<name>/docs.sqlite` (+ `index.npz` FAISS snapshot or `milvus.json`
+checkpoint). A collection folder appears by rename only once its docstore holds the config,
+and disappears by rename before removal, so a crash never leaves a half-made collection.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from app.errors import CollectionNotFound, Conflict, InvalidInput, Unavailable, ValidationFailed
+from app.index.atomic import fsync_dir, remove_stale_temps
+from app.index.base import Backend, VectorIndex
+from app.index.collection import DOCSTORE_FILE, Collection, CollectionConfig
+from app.index.faiss_index import FaissIndex
+from app.settings import CollectionSettings
+
+log = logging.getLogger(__name__)
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+FAISS_SNAPSHOT = "index.npz"
+MILVUS_CHECKPOINT = "milvus.json"
+
+
+def validate_name(name: str) -> str:
+    """Collection names: 1-64 of [A-Za-z0-9_-], starting alphanumeric (no dots, no slashes)."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise InvalidInput(
+            f"invalid collection name {name!r}: use 1-64 letters, digits, '_' or '-', "
+            "starting with a letter or digit",
+            param="name",
+        )
+    return name
+
+
+class CollectionStore:
+    def __init__(self, settings: CollectionSettings):
+        self.settings = settings
+        self.root = Path(settings.data_dir)
+        self._collections: dict[str, Collection] = {}
+        self._lock = threading.RLock()
+        self._milvus: Any = None
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def open_all(self) -> None:
+        """Open every collection found; clear leftovers of interrupted creates and drops.
+        The data folder itself is only made when the first collection is created."""
+        if not self.root.is_dir():
+            return
+        for folder in sorted(self.root.iterdir()):
+            if folder.name.startswith("."):
+                if folder.is_dir():
+                    shutil.rmtree(folder, ignore_errors=True)
+                continue
+            if folder.is_dir() and (folder / DOCSTORE_FILE).exists():
+                remove_stale_temps(folder)
+                self._collections[folder.name] = self._open(folder)
+
+    def _open(self, folder: Path) -> Collection:
+        return Collection.open(
+            folder,
+            self._open_index,
+            checkpoint_every=self.settings.checkpoint_every,
+            overfetch=self.settings.filter_overfetch,
+            max_fetch=self.settings.max_fetch,
+        )
+
+    def _open_index(self, config: CollectionConfig, folder: Path) -> tuple[VectorIndex, int | None]:
+        if config.backend is Backend.FAISS:
+            return FaissIndex.load(
+                config.spec, folder / FAISS_SNAPSHOT, use_gpu=self.settings.use_gpu
+            )
+        from app.index.milvus_index import MilvusIndex
+
+        return MilvusIndex.open(
+            self._milvus_client(), config.name, config.spec, folder / MILVUS_CHECKPOINT
+        )
+
+    def _milvus_client(self) -> Any:
+        if self._milvus is None:
+            try:
+                from pymilvus import MilvusClient
+            except ImportError as exc:
+                raise Unavailable(
+                    "the milvus backend needs the 'milvus' extra (pymilvus, milvus-lite)"
+                ) from exc
+            uri = self.settings.milvus_uri or str((self.root / "milvus.db").resolve())
+            self._milvus = MilvusClient(uri=uri, token=self.settings.milvus_token)
+        return self._milvus
+
+    def close(self) -> None:
+        with self._lock:
+            for coll in self._collections.values():
+                try:
+                    coll.close(checkpoint=True)
+                except Exception:  # one failed checkpoint must not stop the others closing
+                    log.exception("closing collection %s", coll.config.name)
+            self._collections.clear()
+            if self._milvus is not None:
+                self._milvus.close()
+                self._milvus = None
+
+    # ---- collections --------------------------------------------------------------------
+    def create(self, config: CollectionConfig) -> tuple[Collection, bool]:
+        """(collection, created). Re-creating with an identical config is a no-op."""
+        validate_name(config.name)
+        with self._lock:
+            existing = self._collections.get(config.name)
+            if existing is not None:
+                old = existing.config
+                if (old.model, old.backend, old.spec) != (
+                    config.model,
+                    config.backend,
+                    config.spec,
+                ):
+                    raise Conflict(
+                        f"collection {config.name!r} exists with model {old.model!r}, "
+                        f"backend {old.backend.value}, index {old.spec.kind.value} "
+                        f"{old.spec.params()}; delete it first to change them",
+                        param="name",
+                    )
+                return existing, False
+            if len(self._collections) >= self.settings.max_collections:
+                raise ValidationFailed(
+                    f"at most {self.settings.max_collections} collections per server"
+                )
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.root / f".{config.name}.creating"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            Collection.initialise(tmp, config)
+            fsync_dir(tmp)
+            os.rename(tmp, self.root / config.name)
+            fsync_dir(self.root)
+            coll = self._open(self.root / config.name)
+            self._collections[config.name] = coll
+            return coll, True
+
+    def get(self, name: str) -> Collection:
+        validate_name(name)
+        with self._lock:
+            coll = self._collections.get(name)
+        if coll is None:
+            raise CollectionNotFound(f"collection {name!r} not found", param="collection")
+        return coll
+
+    def list(self) -> list[Collection]:
+        with self._lock:
+            return [self._collections[n] for n in sorted(self._collections)]
+
+    def drop(self, name: str) -> None:
+        coll = self.get(name)
+        with self._lock:
+            self._collections.pop(name, None)
+            coll.close(checkpoint=False)
+            coll.index.drop()
+            trash = self.root / f".{name}.deleted-{time.time_ns()}"
+            os.rename(coll.folder, trash)
+            fsync_dir(self.root)
+            shutil.rmtree(trash, ignore_errors=True)

@@ -1,0 +1,164 @@
+"""WMD and WRD between two sentences' token vectors (METHODS.md section 4), solved exactly by POT.
+
+Both are earth mover's distances ``min sum_ij gamma_ij d_ij`` with marginals ``p`` and ``q``:
+
+- WMD: uniform mass ``p_i = 1/n``, Euclidean cost ``d_ij = ||w_i - w'_j||``; similarity is
+  ``-WMD``. (Su's reference code divides the cost by sqrt(d); we keep the plain Euclidean
+  distance of Kusner et al.: it only rescales every score by the same constant.)
+- WRD: mass proportional to token-vector norms, cosine cost ``d_ij = 1 - cos(w_i, w'_j)``;
+  WRD lies in [0, 2] and similarity is ``1 - WRD``.
+
+The centroid lower bounds are cheap (O((n + n') d)) and never exceed the exact distance, so
+they can prune rerank candidates that cannot reach the top k (see `app.rerank.rerank`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import numpy as np
+import ot
+from scipy.spatial.distance import cdist
+
+
+class RerankMethod(StrEnum):
+    WMD = "wmd"
+    WRD = "wrd"
+
+    @classmethod
+    def parse(cls, value: str | RerankMethod) -> RerankMethod:
+        try:
+            return cls(value)
+        except ValueError:
+            valid = ", ".join(m.value for m in cls)
+            raise ValueError(f"unknown rerank method {value!r}; valid: {valid}") from None
+
+
+def check_tokens(name: str, x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} must be a non-empty (n_tokens, dim) array, got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"{name} must be a float array, got {x.dtype}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return x.astype(np.float64, copy=False)
+
+
+def _check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a64, b64 = check_tokens("a", a), check_tokens("b", b)
+    if a64.shape[1] != b64.shape[1]:
+        raise ValueError(f"token dimensions differ: a has {a64.shape[1]}, b has {b64.shape[1]}")
+    return a64, b64
+
+
+def _norm_weights(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(norms (n,), weights (n,) summing to 1) for WRD; raises if every vector is zero."""
+    norms = np.linalg.norm(x, axis=1)
+    total = norms.sum()
+    if total <= 0:
+        raise ValueError(f"{name}: every token vector is zero; WRD weights are undefined")
+    return norms, norms / total
+
+
+def _emd(p: np.ndarray, q: np.ndarray, cost: np.ndarray) -> float:
+    return float(ot.emd2(p, q, np.ascontiguousarray(cost, dtype=np.float64)))
+
+
+def wmd_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Word Mover's Distance with uniform weights and Euclidean cost.
+
+    Parameters
+    ----------
+    a : (n, d) float array
+        Token vectors of the first sentence.
+    b : (m, d) float array
+        Token vectors of the second sentence.
+
+    Returns
+    -------
+    float
+        WMD >= 0; 0 when both sentences have the same multiset of token vectors.
+    """
+    a64, b64 = _check_pair(a, b)
+    p = np.full(a64.shape[0], 1.0 / a64.shape[0])
+    q = np.full(b64.shape[0], 1.0 / b64.shape[0])
+    return _emd(p, q, cdist(a64, b64, metric="euclidean"))
+
+
+def wrd_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n, m) float64 cosine-distance matrix ``1 - cos(a_i, b_j)``, clipped to [0, 2].
+
+    Zero vectors count as orthogonal to everything (cost 1); they carry no WRD mass anyway.
+    """
+    a64, b64 = _check_pair(a, b)
+    na = np.linalg.norm(a64, axis=1, keepdims=True)
+    nb = np.linalg.norm(b64, axis=1, keepdims=True)
+    ua = np.divide(a64, na, out=np.zeros_like(a64), where=na > 0)
+    ub = np.divide(b64, nb, out=np.zeros_like(b64), where=nb > 0)
+    return np.clip(1.0 - ua @ ub.T, 0.0, 2.0)
+
+
+def wrd_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Word Rotator's Distance: norm-proportional weights, cosine cost.
+
+    Parameters
+    ----------
+    a : (n, d) float array
+        Token vectors of the first sentence (not all zero).
+    b : (m, d) float array
+        Token vectors of the second sentence (not all zero).
+
+    Returns
+    -------
+    float
+        WRD in [0, 2]; invariant to scaling either sentence's vectors by one positive factor.
+    """
+    a64, b64 = _check_pair(a, b)
+    _, p = _norm_weights("a", a64)
+    _, q = _norm_weights("b", b64)
+    return _emd(p, q, wrd_cost(a64, b64))
+
+
+def wmd_centroid(x: np.ndarray) -> np.ndarray:
+    """(d,) float64 mean token vector: the WMD lower-bound summary of a sentence."""
+    return check_tokens("x", x).mean(axis=0)
+
+
+def wrd_centroid(x: np.ndarray) -> np.ndarray:
+    """(d,) float64 ``sum_i w_i / sum_i ||w_i||``: the WRD lower-bound summary of a sentence."""
+    x64 = check_tokens("x", x)
+    norms, _ = _norm_weights("x", x64)
+    return x64.sum(axis=0) / norms.sum()
+
+
+def wmd_lower_bound(a: np.ndarray, b: np.ndarray) -> float:
+    """Word centroid distance ``||mean(a) - mean(b)|| <= WMD(a, b)``. Shapes as `wmd_distance`."""
+    a64, b64 = _check_pair(a, b)
+    return float(np.linalg.norm(wmd_centroid(a64) - wmd_centroid(b64)))
+
+
+def wrd_lower_bound(a: np.ndarray, b: np.ndarray) -> float:
+    """Su's bound ``||sum a/Z - sum b/Z'||^2 / 2 <= WRD(a, b)``. Shapes as `wrd_distance`.
+
+    Why it holds: with unit vectors ``u``, ``1 - cos = ||u_i - v_j||^2 / 2`` and Jensen gives
+    ``sum gamma ||u_i - v_j||^2 >= ||sum gamma (u_i - v_j)||^2 = ||u_bar - v_bar||^2``.
+    """
+    a64, b64 = _check_pair(a, b)
+    diff = wrd_centroid(a64) - wrd_centroid(b64)
+    return float(diff @ diff) / 2.0
+
+
+def distance(method: RerankMethod, a: np.ndarray, b: np.ndarray) -> float:
+    """WMD or WRD between two (n, d) / (m, d) token-vector arrays."""
+    return wmd_distance(a, b) if method is RerankMethod.WMD else wrd_distance(a, b)
+
+
+def to_similarity(method: RerankMethod, dist: float | np.ndarray) -> float | np.ndarray:
+    """Similarity from a distance: ``-WMD`` or ``1 - WRD`` (higher is more similar)."""
+    return -dist if method is RerankMethod.WMD else 1.0 - dist
+
+
+def similarity(method: RerankMethod, a: np.ndarray, b: np.ndarray) -> float:
+    """Rerank similarity of two sentences' token vectors: ``-WMD`` or ``1 - WRD``."""
+    return float(to_similarity(method, distance(method, a, b)))

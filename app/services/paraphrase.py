@@ -1,0 +1,259 @@
+"""`gen_synonyms` (METHODS.md 3.2): sample n paraphrases in one batched decode, dedupe,
+drop the input, embed candidates and input with the same model, rank by cosine, top k.
+
+Decoding is CPU-bound and runs in a worker thread; at most `max_concurrent` decodes run
+at once and at most `max_queued` requests wait for a slot (then 429). The generator
+reuses the encoder's onnxruntime session when the folder has one graph for both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.engines.manifest import ModelKind
+from app.engines.registry import ModelRegistry, ServedModel
+from app.engines.session import create_session
+from app.errors import (
+    DeadlineExceeded,
+    InvalidInput,
+    Overloaded,
+    PayloadTooLarge,
+    Unavailable,
+    ValidationFailed,
+)
+from app.generation.decoder import DecodeMode, Generated, SamplingParams, UniLMDecoder
+from app.generation.spec import GeneratorSpec
+from app.generation.text import tidy, unique_candidates
+from app.services.embedding import EmbeddingService
+from app.settings import GenerationSettings, ModelSettings
+
+NO_GENERATOR = (
+    "no generator (kind 'simbert') model is served. The repository ships one in "
+    "models/zoo/minilm-simbert (served when models.dirs includes models/zoo, the default); "
+    "or train one with `python -m models train-simbert --source <bert folder> --pairs <tsv> "
+    "--out var/models/<name>` and restart"
+)
+
+
+@dataclass(frozen=True)
+class Paraphrase:
+    text: str
+    score: float  # cosine to the input, by the generator's own encoder
+
+
+@dataclass(frozen=True)
+class GenerationUsage:
+    prompt_tokens: int
+    generated_tokens: int
+    candidates: int  # sampled sequences (n)
+    unique: int  # after dedupe and dropping the input
+    truncated: int  # sequences cut at max_length without [SEP]
+    seed: int
+
+
+@dataclass(frozen=True)
+class ParaphraseResult:
+    model: str
+    paraphrases: list[Paraphrase]
+    usage: GenerationUsage
+
+
+@dataclass(frozen=True)
+class _Generator:
+    served: ServedModel
+    spec: GeneratorSpec
+    decoder: UniLMDecoder
+
+
+class ParaphraseService:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        embeddings: EmbeddingService,
+        settings: GenerationSettings,
+        models: ModelSettings,
+    ):
+        self.registry = registry
+        self.embeddings = embeddings
+        self.settings = settings
+        self.models = models
+        self._generators: dict[str, _Generator] = {}
+        self._slots = asyncio.Semaphore(settings.max_concurrent)
+        self._waiting = 0
+        self._mode = DecodeMode.parse(settings.decode_mode)
+
+    def generator_names(self) -> list[str]:
+        return [
+            s.name
+            for s in self.registry.all()
+            if s.manifest.kind is ModelKind.SIMBERT and s.manifest.generator
+        ]
+
+    def generator(self, name: str | None) -> _Generator:
+        """The named generator (or the default one); domain errors when there is none."""
+        names = self.generator_names()
+        if name is None:
+            if not names:
+                raise Unavailable(NO_GENERATOR)
+            name = self.settings.default_model if self.settings.default_model in names else names[0]
+        served = self.registry.get(name)
+        if name not in names:
+            raise ValidationFailed(
+                f"model {name!r} is an encoder without a generator; generators served: {names}",
+                param="model",
+            )
+        if name not in self._generators:
+            self._generators[name] = self._build(served)
+        return self._generators[name]
+
+    def _build(self, served: ServedModel) -> _Generator:
+        spec = GeneratorSpec.from_manifest(served.manifest.generator or {})
+        if spec.graph == served.manifest.onnx.file:
+            session = served.encoder.session  # one graph: share weights and memory
+        else:
+            m = self.models
+            session = create_session(
+                served.folder / spec.graph, m.device, m.intra_op_threads, m.inter_op_threads
+            )
+        tok = served.encoder.tokenizer
+        end_id = tok.token_to_id(spec.end_token)
+        if end_id is None:
+            raise ValueError(f"{served.folder}: end token {spec.end_token!r} not in vocabulary")
+        banned = [i for i in (tok.token_to_id(t) for t in spec.banned_tokens) if i is not None]
+        return _Generator(served, spec, UniLMDecoder(session, spec, end_id, banned))
+
+    def params(
+        self,
+        gen: _Generator,
+        *,
+        n: int,
+        top_k: int | None,
+        top_p: float | None,
+        temperature: float,
+        max_length: int,
+    ) -> SamplingParams:
+        """Check request bounds (domain errors); no top_k/top_p given -> the model's defaults."""
+        s = self.settings
+        if not 1 <= n <= s.max_n:
+            raise PayloadTooLarge(f"n must be in [1, {s.max_n}], got {n}", param="n")
+        if not 1 <= max_length <= s.max_new_tokens:
+            raise PayloadTooLarge(
+                f"max_length must be in [1, {s.max_new_tokens}], got {max_length}",
+                param="max_length",
+            )
+        if top_k is not None and top_k < 1:
+            raise ValidationFailed(f"top_k must be >= 1, got {top_k}", param="top_k")
+        if top_p is not None and not 0 < top_p <= 1:
+            raise ValidationFailed(f"top_p must be in (0, 1], got {top_p}", param="top_p")
+        if not 0 < temperature <= s.max_temperature:
+            raise ValidationFailed(
+                f"temperature must be in (0, {s.max_temperature}], got {temperature}",
+                param="temperature",
+            )
+        if top_k is None and top_p is None:
+            top_k, top_p = gen.spec.sampling.top_k, gen.spec.sampling.top_p
+        return SamplingParams(n, max_length, top_k, top_p, temperature)
+
+    def prompt(self, gen: _Generator, text: str) -> np.ndarray:
+        """`[CLS] text [SEP]` cut to the generator's max_source_length tokens."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput("text must be a non-empty string", param="text")
+        if len(text) > self.settings.max_text_chars:
+            raise PayloadTooLarge(
+                f"text has {len(text)} characters; at most {self.settings.max_text_chars}",
+                param="text",
+            )
+        ids = gen.served.encoder.tokenize([text])[0].ids
+        limit = gen.spec.max_source_length
+        if len(ids) > limit:
+            ids = np.concatenate([ids[: limit - 1], ids[-1:]])
+        return ids
+
+    async def _decode(self, gen: _Generator, prompt, params, rng, deadline: float) -> Generated:
+        if self._slots.locked() and self._waiting >= self.settings.max_queued:
+            raise Overloaded("too many paraphrase requests waiting; retry later", retry_after=1)
+        self._waiting += 1
+        try:
+            await asyncio.wait_for(self._slots.acquire(), max(deadline - time.monotonic(), 0.001))
+        except TimeoutError:
+            raise DeadlineExceeded("no decoding slot became free in time") from None
+        finally:
+            self._waiting -= 1
+        task = asyncio.ensure_future(
+            asyncio.to_thread(gen.decoder.generate, prompt, params, rng, self._mode)
+        )
+        task.add_done_callback(lambda _: self._slots.release())  # slot held until it ends
+        try:
+            return await asyncio.wait_for(
+                asyncio.shield(task), max(deadline - time.monotonic(), 0.001)
+            )
+        except TimeoutError:
+            raise DeadlineExceeded(f"decoding took over {self.settings.timeout_s} s") from None
+
+    async def paraphrase(
+        self,
+        text: str,
+        *,
+        model: str | None = None,
+        n: int = 100,
+        k: int = 20,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        temperature: float = 1.0,
+        max_length: int = 32,
+        seed: int | None = None,
+    ) -> ParaphraseResult:
+        deadline = time.monotonic() + self.settings.timeout_s
+        gen = self.generator(model)
+        params = self.params(
+            gen, n=n, top_k=top_k, top_p=top_p, temperature=temperature, max_length=max_length
+        )
+        if not 1 <= k <= self.settings.max_k:
+            raise PayloadTooLarge(f"k must be in [1, {self.settings.max_k}], got {k}", param="k")
+        if seed is not None and not 0 <= seed < 2**63:
+            raise ValidationFailed("seed must be in [0, 2**63)", param="seed")
+        prompt = self.prompt(gen, text)
+        if prompt.size + params.max_new_tokens > gen.spec.max_positions:
+            raise ValidationFailed(
+                f"{prompt.size} prompt tokens + max_length {max_length} exceed the model's "
+                f"{gen.spec.max_positions} positions",
+                param="max_length",
+            )
+        seed = secrets.randbelow(2**63) if seed is None else seed
+        generated = await self._decode(gen, prompt, params, np.random.default_rng(seed), deadline)
+        tok = gen.served.encoder.tokenizer
+        texts = [tidy(tok.decode(s.tolist())) for s in generated.sequences]
+        candidates = unique_candidates(texts, exclude=[text, tok.decode(prompt.tolist())])
+        ranked = await self._rank(gen.served.name, text, candidates)
+        return ParaphraseResult(
+            model=gen.served.name,
+            paraphrases=ranked[:k],
+            usage=GenerationUsage(
+                prompt_tokens=int(prompt.size),
+                generated_tokens=generated.tokens,
+                candidates=n,
+                unique=len(candidates),
+                truncated=int(generated.truncated.sum()),
+                seed=seed,
+            ),
+        )
+
+    async def _rank(self, model: str, text: str, candidates: list[str]) -> list[Paraphrase]:
+        """Cosine of each candidate to the input by the same model's encoder, descending."""
+        if not candidates:
+            return []
+        texts = [text, *candidates]
+        chunk = self.embeddings.limits.max_texts
+        parts = [
+            (await self.embeddings.embed(texts[i : i + chunk], model=model)).vectors
+            for i in range(0, len(texts), chunk)
+        ]
+        vectors = np.concatenate(parts)
+        scores = vectors[1:] @ vectors[0]
+        order = np.argsort(-scores, kind="stable")
+        return [Paraphrase(candidates[i], float(scores[i])) for i in order]

@@ -1,0 +1,1 @@
+"""SimBERT / RoFormer-Sim: UniLM generation model in torch, its ONNX export, vocabulary trimming."""

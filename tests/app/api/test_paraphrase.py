@@ -1,0 +1,132 @@
+"""POST /paraphrase through a real uvicorn server on tiny random-weight SimBERT folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+
+import httpx
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from app.engines.manifest import ModelKind, read_manifest, write_manifest  # noqa: E402
+from tests.app.generation.tiny_simbert import build_tiny_simbert  # noqa: E402
+from tests.live_server import LiveServer  # noqa: E402
+
+ENV = {"SIMSERVE_MODELS__INTRA_OP_THREADS": "1", "SIMSERVE_MODELS__DEFAULT": "tiny-simbert"}
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("paraphrase")
+    gen_dir, enc_dir = root / "generators", root / "encoders"
+    build_tiny_simbert(gen_dir)
+    build_tiny_simbert(gen_dir, name="tiny-stopper", sep_bias=30.0)
+    # an encoder-only folder: same graph, kind=encoder, no generator section
+    shutil.copytree(gen_dir / "tiny-simbert", enc_dir / "tiny-encoder")
+    folder = enc_dir / "tiny-encoder"
+    manifest = read_manifest(folder)
+    write_manifest(
+        folder, replace(manifest, name="tiny-encoder", kind=ModelKind.ENCODER, generator=None)
+    )
+    return gen_dir, enc_dir
+
+
+@pytest.fixture(scope="module")
+def live(dirs):
+    gen_dir, enc_dir = dirs
+    shutil.copytree(enc_dir / "tiny-encoder", gen_dir.parent / "mixed" / "tiny-encoder")
+    server = LiveServer([gen_dir, gen_dir.parent / "mixed"], env=ENV)
+    with server, httpx.Client(base_url=server.url, timeout=60) as http:
+        yield http
+
+
+TEXT = "how is the weather today"
+
+
+def test_paraphrases_are_ranked_unique_and_scored_by_the_encoder(live):
+    r = live.post("/paraphrase", json={"text": TEXT, "n": 24, "k": 10, "seed": 5, "max_length": 8})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"] == "tiny-simbert"
+    items = body["paraphrases"]
+    texts = [p["text"] for p in items]
+    scores = np.array([p["score"] for p in items])
+    assert 1 <= len(items) <= 10
+    assert len(set(texts)) == len(texts) and TEXT not in texts
+    assert np.all(np.diff(scores) <= 1e-7)
+    usage = body["usage"]
+    assert usage["candidates"] == 24 and usage["seed"] == 5
+    assert usage["unique"] >= len(items)
+    assert usage["generated_tokens"] <= 24 * 8
+    emb = live.post("/embed", json={"texts": [TEXT, *texts], "model": "tiny-simbert"}).json()
+    vectors = np.array(emb["embeddings"])
+    np.testing.assert_allclose(vectors[1:] @ vectors[0], scores, atol=1e-5)
+
+
+def test_same_seed_same_answer(live):
+    req = {"text": TEXT, "n": 16, "k": 5, "seed": 11, "top_p": 0.9, "top_k": None}
+    a, b = live.post("/paraphrase", json=req).json(), live.post("/paraphrase", json=req).json()
+    assert a == b
+    c = live.post("/paraphrase", json={**req, "seed": 12}).json()
+    assert c["paraphrases"] != a["paraphrases"]
+
+
+def test_random_seed_is_reported_and_reproduces(live):
+    first = live.post("/paraphrase", json={"text": TEXT, "n": 8, "k": 4}).json()
+    again = live.post(
+        "/paraphrase", json={"text": TEXT, "n": 8, "k": 4, "seed": first["usage"]["seed"]}
+    ).json()
+    assert again == first
+
+
+def test_stops_at_sep(live):
+    r = live.post("/paraphrase", json={"text": TEXT, "model": "tiny-stopper", "n": 8, "seed": 0})
+    body = r.json()
+    assert r.status_code == 200 and body["usage"]["truncated"] == 0
+    assert body["usage"]["generated_tokens"] == 8  # one token each, then [SEP]
+
+
+def test_length_cap_keeps_truncated_samples(live):
+    body = live.post(
+        "/paraphrase", json={"text": TEXT, "n": 8, "max_length": 3, "seed": 1, "temperature": 2.0}
+    ).json()
+    assert body["usage"]["truncated"] > 0
+    assert body["usage"]["generated_tokens"] <= 8 * 3
+    assert body["paraphrases"]
+
+
+@pytest.mark.parametrize(
+    ("patch", "status", "param"),
+    [
+        ({"n": 100_000}, 413, "n"),
+        ({"max_length": 1000}, 413, "max_length"),
+        ({"k": 0}, 413, "k"),
+        ({"top_p": 1.5}, 422, "top_p"),
+        ({"top_k": 0}, 422, "top_k"),
+        ({"temperature": 0}, 422, "temperature"),
+        ({"text": "   "}, 400, "text"),
+        ({"text": "x" * 600}, 413, "text"),
+        ({"model": "tiny-encoder"}, 422, "model"),
+        ({"model": "nope"}, 404, "model"),
+    ],
+)
+def test_bad_requests_get_clear_errors(live, patch, status, param):
+    r = live.post("/paraphrase", json={"text": TEXT, "n": 4, **patch})
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert error["param"] == param and error["message"]
+
+
+def test_503_with_how_to_when_no_generator_is_served(dirs):
+    _, enc_dir = dirs
+    server = LiveServer([enc_dir], env={**ENV, "SIMSERVE_MODELS__DEFAULT": "tiny-encoder"})
+    with server, httpx.Client(base_url=server.url, timeout=60) as http:
+        r = http.post("/paraphrase", json={"text": TEXT})
+        assert http.post("/embed", json={"texts": [TEXT]}).status_code == 200
+    assert r.status_code == 503
+    message = json.dumps(r.json())
+    assert "train-simbert" in message and "models/zoo/minilm-simbert" in message

@@ -1,0 +1,130 @@
+"""Collections end to end below HTTP: both backends, filters, replay after crash, drop."""
+
+import time
+
+import numpy as np
+import pytest
+
+from app.errors import CollectionNotFound, Conflict, InvalidInput
+from app.index.base import Backend, IndexKind, IndexSpec
+from app.index.collection import CollectionConfig
+from app.index.docstore import Document
+from app.index.filters import PayloadFilter
+from app.index.store import CollectionStore, validate_name
+from app.settings import CollectionSettings
+
+DIM = 8
+BACKENDS = [Backend.FAISS, Backend.MILVUS]
+
+
+def unit(n, seed):
+    x = np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def config(name="faq", backend=Backend.FAISS, kind=IndexKind.FLAT, model="tiny"):
+    return CollectionConfig(name, model, backend, IndexSpec(kind, DIM), time.time())
+
+
+def make_store(tmp_path, **kw):
+    store = CollectionStore(CollectionSettings(data_dir=tmp_path / "colls", **kw))
+    store.open_all()
+    return store
+
+
+def docs(n, start=0):
+    return [Document(f"d{i}", f"text {i}", {"group": i % 3, "even": i % 2 == 0})
+            for i in range(start, start + n)]  # fmt: skip
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    pytest.importorskip("pymilvus") if request.param is Backend.MILVUS else None
+    return request.param
+
+
+def test_search_filter_delete(tmp_path, backend):
+    store = make_store(tmp_path)
+    coll, created = store.create(config(backend=backend))
+    assert created
+    v = unit(40, 0)
+    coll.upsert(docs(40), v)
+    assert coll.size == 40
+    hits = coll.search(v[[5]], 3)[0]
+    assert hits[0].id == "d5" and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    flt = PayloadFilter(must={"group": 1}, must_not={"even": True})
+    got = coll.search(v[[5]], 5, flt)[0]
+    assert len(got) == 5
+    assert all(h.payload["group"] == 1 and h.payload["even"] is False for h in got)
+    expected = [f"d{i}" for i in range(40) if i % 3 == 1 and i % 2 == 1]
+    exact = sorted(expected, key=lambda d: -float(v[int(d[1:])] @ v[5]))[:5]
+    assert [h.id for h in got] == exact
+    ack = coll.delete(["d5", "nope"])
+    assert ack.count == 1 and ack.missing == ["nope"]
+    assert all(h.id != "d5" for h in coll.search(v[[5]], 10)[0])
+    store.close()
+
+
+def test_replay_after_crash_without_checkpoint(tmp_path, backend):
+    store = make_store(tmp_path, checkpoint_every=10)
+    coll, _ = store.create(config(backend=backend, kind=IndexKind.HNSW))
+    v = unit(30, 1)
+    coll.upsert(docs(30), v)  # passes checkpoint_every: checkpoint at seq 1
+    coll.delete(["d0", "d1"])  # after the checkpoint: replayed from tombstones
+    coll.upsert([Document("d2", "replaced", {"group": 9})], unit(1, 2))
+    coll.upsert(docs(3, start=100), unit(3, 3))
+    # "crash": drop the store without closing (no final checkpoint), open a new one
+    if backend is Backend.MILVUS:
+        store._milvus.close()
+    store2 = make_store(tmp_path, checkpoint_every=10)
+    coll2 = store2.get("faq")
+    assert coll2.size == 31 and coll2.index.size == 31
+    ids = {h.id for h in coll2.search(v[:3], 40)[0]}
+    assert "d0" not in ids and "d1" not in ids and {"d2", "d100", "d102"} <= ids
+    assert coll2.get("d2").text == "replaced"
+    store2.close()
+
+
+def test_corrupt_snapshot_rebuilds_from_docstore(tmp_path):
+    store = make_store(tmp_path)
+    coll, _ = store.create(config())
+    coll.upsert(docs(10), unit(10, 4))
+    store.close()
+    (tmp_path / "colls" / "faq" / "index.npz").write_bytes(b"torn")
+    store2 = make_store(tmp_path)
+    assert store2.get("faq").index.size == 10
+    store2.close()
+
+
+def test_create_is_idempotent_conflicts_and_drop(tmp_path):
+    store = make_store(tmp_path)
+    store.create(config())
+    _, created = store.create(config())
+    assert not created
+    with pytest.raises(Conflict, match="model 'tiny'"):
+        store.create(config(model="other"))
+    store.drop("faq")
+    with pytest.raises(CollectionNotFound):
+        store.get("faq")
+    assert not (tmp_path / "colls" / "faq").exists()
+    assert [p.name for p in (tmp_path / "colls").iterdir()] == []
+    store.close()
+
+
+def test_leftovers_of_interrupted_create_are_cleared(tmp_path):
+    root = tmp_path / "colls"
+    (root / ".half.creating").mkdir(parents=True)
+    store = make_store(tmp_path)
+    assert store.list() == [] and not (root / ".half.creating").exists()
+
+
+@pytest.mark.parametrize("name", ["", "..", "../x", "a/b", ".hidden", "a b", "x" * 65, "é"])
+def test_bad_names_rejected(name):
+    with pytest.raises(InvalidInput):
+        validate_name(name)
+
+
+@pytest.mark.parametrize("name", ["faq", "FAQ-prod_2", "0", "x" * 64])
+def test_good_names(name):
+    assert validate_name(name) == name
