@@ -41,7 +41,7 @@ ENV PATH=/opt/venv/bin:${PATH} \
     SIMSERVE_SERVER__HOST=0.0.0.0 \
     SIMSERVE_SERVER__PORT=8000 \
     SIMSERVE_MODELS__DIRS='["/var/lib/simserve/models","/opt/simserve/models"]' \
-    SIMSERVE_COLLECTIONS__DIR=/var/lib/simserve/collections
+    SIMSERVE_COLLECTIONS__DATA_DIR=/var/lib/simserve/collections
 WORKDIR /var/lib/simserve
 USER 10001:10001
 VOLUME ["/var/lib/simserve/models", "/var/lib/simserve/collections"]

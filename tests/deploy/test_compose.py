@@ -92,7 +92,7 @@ def test_api_variants_are_production_shaped(config: dict, name: str) -> None:
 
 def test_milvus_profile_points_the_api_at_milvus(config: dict) -> None:
     env = config["services"]["api-milvus"]["environment"]
-    assert env["SIMSERVE_COLLECTIONS__BACKEND"] == "milvus"
+    assert env["SIMSERVE_COLLECTIONS__DEFAULT_BACKEND"] == "milvus"
     assert env["SIMSERVE_COLLECTIONS__MILVUS_URI"] == "http://milvus:19530"
     assert config["services"]["api-milvus"]["depends_on"]["milvus"] == {
         "condition": "service_healthy"
