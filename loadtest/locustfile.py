@@ -31,25 +31,12 @@ from locust import FastHttpUser, constant, events, task
 from locust.runners import MasterRunner
 
 try:  # `python -m loadtest` / tests import the package; locust imports the file by path
-    from loadtest.probe import (
-        DEFAULT_HOST,
-        PROFILES,
-        Availability,
-        auth_header,
-        discover,
-        load_sentences,
-        prepare_collection,
-    )
+    from loadtest import probe
 except ImportError:
-    from probe import (
-        DEFAULT_HOST,
-        PROFILES,
-        Availability,
-        auth_header,
-        discover,
-        load_sentences,
-        prepare_collection,
-    )
+    import probe
+
+DEFAULT_HOST = probe.DEFAULT_HOST
+PROFILES = probe.PROFILES
 
 log = logging.getLogger("simserve.loadtest")
 
@@ -57,8 +44,8 @@ PROFILE = os.environ.get("SIMSERVE_LOADTEST_PROFILE", "mixed")
 MODEL = os.environ.get("SIMSERVE_LOADTEST_MODEL") or None
 COLLECTION = os.environ.get("SIMSERVE_LOADTEST_COLLECTION", "loadtest")
 N_DOCS = int(os.environ.get("SIMSERVE_LOADTEST_DOCS", "2000"))
-HEADERS = {"content-type": "application/json", **auth_header()}
-SENTENCES = load_sentences(
+HEADERS = {"content-type": "application/json", **probe.auth_header()}
+SENTENCES = probe.load_sentences(
     Path(os.environ.get("SIMSERVE_LOADTEST_SENTENCES", Path(__file__).with_name("sentences.txt")))
 )
 if PROFILE not in PROFILES:
@@ -66,7 +53,7 @@ if PROFILE not in PROFILES:
         f"SIMSERVE_LOADTEST_PROFILE must be one of {sorted(PROFILES)}, got {PROFILE!r}"
     )
 
-_available: Availability | None = None
+_available: probe.Availability | None = None
 
 
 def _with_model(body: dict) -> dict:
@@ -136,10 +123,10 @@ TASKS = {
 def _install_tasks(environment) -> None:
     global _available
     host = environment.host or DEFAULT_HOST
-    _available = discover(host, MODEL, COLLECTION)
+    _available = probe.discover(host, MODEL, COLLECTION)
     wanted = PROFILES[PROFILE]
     if any(name.startswith("search") for name in wanted) and _available.ok("search"):
-        reason = prepare_collection(host, COLLECTION, SENTENCES, N_DOCS, MODEL)
+        reason = probe.prepare_collection(host, COLLECTION, SENTENCES, N_DOCS, MODEL)
         if reason:
             _available = _available.without(["search", "search-wrd"], reason)
     tasks = []
