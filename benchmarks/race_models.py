@@ -23,14 +23,25 @@ def read_sentences(stsb: Path, fallback: Path) -> list[str]:
     return list(dict.fromkeys(t.strip() for t in texts if t.strip()))
 
 
-def ensure_models(models_dir: Path) -> None:
-    """Export `minilm` and `minilm-int8` with scripts/export-models.sh when missing."""
-    if all((models_dir / name / "manifest.json").exists() for name in SERVED):
-        return
-    env = {**os.environ, "PYTHON": sys.executable}
-    subprocess.run(
-        ["bash", str(ROOT / "scripts" / "export-models.sh"), str(models_dir)], check=True, env=env
-    )
+def ensure_models(models_dir: Path) -> dict[str, str]:
+    """Export `minilm` and `minilm-int8` with scripts/export-models.sh when missing.
+
+    Returns {model: reason} for the folders still missing afterwards (the race goes on
+    without them and says why)."""
+    if not all((models_dir / name / "manifest.json").exists() for name in SERVED):
+        env = {**os.environ, "PYTHON": sys.executable}
+        proc = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "export-models.sh"), str(models_dir)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        reason = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
+    return {
+        name: f"export-models.sh failed: {reason[0][:300]}"
+        for name in SERVED
+        if not (models_dir / name / "manifest.json").exists()
+    }
 
 
 def infinity_folder(st_dir: Path, work_dir: Path) -> Path:
