@@ -48,7 +48,11 @@ def render(runs: list[ProfileRun], args: argparse.Namespace) -> str:
     note = (
         f"locust {args.users} users (closed loop, no wait), {args.seconds:.0f} s per profile, "
         f"sentences from `{args.sentences}`; server: "
-        + (args.host or f"`scripts/serve.sh`, models from `{args.models_dir}`, defaults otherwise")
+        + (
+            args.host
+            or f"`scripts/serve.sh`, models from {', '.join(f'`{d}`' for d in args.models_dir)}, "
+            "defaults otherwise"
+        )
         + f"; search collection of {args.docs} documents (server's default index). "
         "Locust and the server share the machine's cores; percentiles are locust's "
         "(rounded to 2 significant digits)."
@@ -59,7 +63,12 @@ def render(runs: list[ProfileRun], args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", help="running server URL (default: start one on loopback)")
-    parser.add_argument("--models-dir", type=Path, default=ROOT / "var" / "models")
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        action="append",
+        help="model folders' parent (repeatable; default var/models and models/zoo)",
+    )
     parser.add_argument("--profiles", default=",".join(DEFAULT_PROFILES))
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--users", type=int, default=16)
@@ -68,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, help="locust CSVs and server log (default: temp)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md")
     args = parser.parse_args(argv)
+    args.models_dir = args.models_dir or [ROOT / "var" / "models", ROOT / "models" / "zoo"]
     profiles = [p for p in args.profiles.split(",") if p]
     sentences = load_sentences(args.sentences)
     out_dir = args.out_dir or Path(tempfile.mkdtemp(prefix="simserve-loadtest-"))

@@ -109,7 +109,7 @@ def run_profile(
 
 
 @contextmanager
-def local_server(host: str | None, models_dir: Path, out_dir: Path) -> Iterator[str]:
+def local_server(host: str | None, models_dirs: list[Path], out_dir: Path) -> Iterator[str]:
     """Yield ``host`` when given; else start scripts/serve.sh on a free loopback port."""
     if host:
         yield host.rstrip("/")
@@ -128,7 +128,7 @@ def local_server(host: str | None, models_dir: Path, out_dir: Path) -> Iterator[
             "PYTHON": sys.executable,
             "SIMSERVE_SERVER__HOST": "127.0.0.1",
             "SIMSERVE_SERVER__LOG_LEVEL": "warning",
-            "SIMSERVE_MODELS__DIRS": json.dumps([str(models_dir), str(ROOT / "models" / "zoo")]),
+            "SIMSERVE_MODELS__DIRS": json.dumps([str(d) for d in models_dirs]),
             "SIMSERVE_COLLECTIONS__DATA_DIR": str(out_dir / "collections"),
         },
     )

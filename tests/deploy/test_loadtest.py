@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -12,7 +13,6 @@ import pytest
 from loadtest import make_sentences
 from loadtest.probe import PROFILES, ROUTES, Availability, load_sentences
 from loadtest.runner import read_stats, run_profile
-from tests.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,31 +109,33 @@ def test_profile_without_served_scenario_is_skipped_not_run(tmp_path: Path) -> N
         run_profile(ROOT / "loadtest" / "locustfile.py", "x", "nope", available, 1, 1, tmp_path)
 
 
-def test_headless_run_against_a_live_server(tiny_models_dir: Path, tmp_path: Path) -> None:
+def test_headless_run_against_a_local_server(tiny_models_dir: Path, tmp_path: Path) -> None:
+    """`python -m loadtest` starts the service through scripts/serve.sh, prepares the search
+    collection, runs each profile with locust headless and reports per scenario."""
     env = {
+        **os.environ,
         "SIMSERVE_MODELS__DEFAULT": "tiny",
-        "SIMSERVE_COLLECTIONS__DATA_DIR": str(tmp_path / "collections"),
+        "PYTHONPATH": str(ROOT),
     }
-    with LiveServer([tiny_models_dir], env=env) as server:
-        cmd = [
-            sys.executable,
-            "-m",
-            "loadtest",
-            "--host",
-            server.url,
-            "--seconds",
-            "3",
-            "--users",
-            "4",
-            "--docs",
-            "100",
-            "--no-write",
-            "--out-dir",
-            str(tmp_path / "out"),
-            "--profiles",
-            "embed-1,embed-32,search,paraphrase,mixed",
-        ]
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    cmd = [
+        sys.executable,
+        "-m",
+        "loadtest",
+        "--models-dir",
+        str(tiny_models_dir),
+        "--seconds",
+        "3",
+        "--users",
+        "4",
+        "--docs",
+        "100",
+        "--no-write",
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--profiles",
+        "embed-1,embed-32,search,paraphrase,mixed",
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = {}
     for line in proc.stdout.splitlines():
