@@ -19,7 +19,7 @@ COPY app ./app
 COPY models ./models
 COPY scripts ./scripts
 RUN TORCH_INDEX_URL="${TORCH_INDEX_URL}" scripts/install.sh --venv /opt/build-venv --extras train \
- && PYTHON=/opt/build-venv/bin/python scripts/export-models.sh /opt/simserve/models \
+ && PYTHON=/opt/build-venv/bin/python SIMSERVE_EXPORT_ZOO=1 scripts/export-models.sh /opt/simserve/models \
  && scripts/install.sh --venv /opt/venv --extras serve
 
 # ---- runtime: serving dependencies only (no torch), non-root ----

@@ -119,11 +119,12 @@ def test_image_recipe_outside_docker(tmp_path: Path) -> None:
     (this venv), install a fresh serving venv (no torch), serve from it, embed."""
     python = sys.executable
     models = tmp_path / "opt-simserve-models"
-    env = {**os.environ, "PYTHON": python}
+    env = {**os.environ, "PYTHON": python, "SIMSERVE_EXPORT_ZOO": "1"}
     subprocess.run(
         ["bash", str(SCRIPTS / "export-models.sh"), str(models)], env=env, check=True, timeout=1200
     )
-    for name in ("minilm", "minilm-int8"):
+    zoo = [p.parent.name for p in (ROOT / "models" / "zoo").glob("*/manifest.json")]
+    for name in ("minilm", "minilm-int8", *zoo):
         assert (models / name / "manifest.json").is_file()
         assert (models / name / "encoder.onnx").is_file()
 
