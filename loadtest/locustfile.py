@@ -123,7 +123,7 @@ TASKS = {
 def _install_tasks(environment) -> None:
     global _available
     host = environment.host or DEFAULT_HOST
-    _available = probe.discover(host, MODEL, COLLECTION)
+    _available = probe.discover(host, MODEL)
     wanted = PROFILES[PROFILE]
     if any(name.startswith("search") for name in wanted) and _available.ok("search"):
         reason = probe.prepare_collection(host, COLLECTION, SENTENCES, N_DOCS, MODEL)

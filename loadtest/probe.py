@@ -106,7 +106,7 @@ def route_exists(host: str, path: str, paths: set[str] | None) -> bool:
     return not (status in (404, 405) and _error_code(payload) in (None, "not_found"))
 
 
-def discover(host: str, model: str | None = None, collection: str = "loadtest") -> Availability:
+def discover(host: str, model: str | None = None) -> Availability:
     """Probe the server: which scenarios can run and, for the others, why not."""
     status, spec = request(host, "GET", "/openapi.json")
     paths = set(spec.get("paths", {})) if status == 200 and isinstance(spec, dict) else None
