@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from app.api.auth import WriteAccess
 from app.api.deps import ReadyContainerDep
 from app.api.schemas.collections import (
     CollectionCreate,
@@ -32,7 +33,12 @@ def _out(info: CollectionInfo) -> CollectionOut:
 
 
 # `{name:path}` so an encoded slash (a%2F..%2Fb) reaches name validation (400), not a 404
-@router.put("/{name:path}", response_model=CollectionOut, status_code=200)
+@router.put(
+    "/{name:path}",
+    response_model=CollectionOut,
+    status_code=200,
+    responses={201: {"model": CollectionOut, "description": "Created"}},
+)
 async def create_collection(
     name: str, body: CollectionCreate, container: ReadyContainerDep, response: Response
 ) -> CollectionOut:
@@ -58,7 +64,7 @@ async def drop_collection(name: str, container: ReadyContainerDep) -> dict:
     return {"deleted": name}
 
 
-@router.post("/{name}/documents", response_model=WriteResponse)
+@router.post("/{name}/documents", response_model=WriteResponse, dependencies=[WriteAccess])
 async def upsert_documents(
     name: str, body: UpsertRequest, container: ReadyContainerDep
 ) -> WriteResponse:
@@ -67,7 +73,7 @@ async def upsert_documents(
     return WriteResponse(collection=name, upserted=ack.count, seq=ack.seq)
 
 
-@router.post("/{name}/documents/delete", response_model=WriteResponse)
+@router.post("/{name}/documents/delete", response_model=WriteResponse, dependencies=[WriteAccess])
 async def delete_documents(
     name: str, body: DeleteRequest, container: ReadyContainerDep
 ) -> WriteResponse:
