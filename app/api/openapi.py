@@ -54,6 +54,8 @@ DESCRIPTIONS = {
     401: "Missing or invalid API key",
     403: "The API key may not do this (read-only key on a write)",
     404: "Unknown model, collection or document",
+    409: "Conflicts with existing state: a collection re-created with another model or "
+    "index, or a model that is not the collection's",
     413: "Body, text count or text length over the limit",
     422: "Validation failed; `param` names the field",
     429: "Overloaded; retry after `Retry-After` seconds",
@@ -62,6 +64,7 @@ DESCRIPTIONS = {
     504: "Deadline exceeded",
 }
 ALWAYS = (400, 404, 413, 422, 429, 500, 503, 504)
+CONFLICT_PATHS = ("/collections", "/search")  # where Conflict (409) can be raised
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}}}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 
@@ -84,6 +87,8 @@ def add_error_responses(schema: dict, protected: Callable[[str], bool]) -> dict:
     for path, item in schema.get("paths", {}).items():
         ref = "#/components/schemas/" + ("OpenAIError" if path.startswith("/v1/") else "Error")
         statuses = ALWAYS + ((401, 403) if protected(path) else ())
+        if path.startswith(CONFLICT_PATHS):
+            statuses += (409,)
         for method, operation in item.items():
             if method not in HTTP_METHODS:
                 continue
