@@ -12,7 +12,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import __version__
 from app.api.auth import KeyRing, is_public, make_authenticator
 from app.api.errors import install_error_handlers
-from app.api.guards import EncodedSlashGuard
 from app.api.middleware import MetricsMiddleware, RequestGuardMiddleware
 from app.api.openapi import document_errors
 from app.api.routes import ROUTERS
@@ -72,7 +71,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app, protected=lambda path: keyring.enabled and not is_public(path, settings.auth)
     )
     # add_middleware prepends: the last added is the outermost.
-    app.add_middleware(EncodedSlashGuard)
     app.add_middleware(RequestGuardMiddleware, settings=settings, metrics=metrics)
     if settings.auth.cors_origins:
         app.add_middleware(

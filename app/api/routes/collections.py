@@ -32,8 +32,8 @@ def _out(info: CollectionInfo) -> CollectionOut:
     )
 
 
-# an encoded slash in {name} is answered 400 before routing (app/api/guards.py); plain
-# {name} (not :path) keeps PUT/DELETE on sub-resources a 405
+# plain {name} (not :path): PUT/DELETE on sub-resources stay 405, and an encoded slash
+# (a%2F..%2Fb) is decoded before routing, so it matches no route (404), never a name
 @router.put(
     "/{name}",
     response_model=CollectionOut,
