@@ -10,9 +10,14 @@ import logging
 from dataclasses import dataclass, field
 
 from app.engines.registry import ModelRegistry
+from app.index.store import CollectionStore
 from app.metrics import Metrics
+from app.services.collections import CollectionService
 from app.services.embedding import EmbeddingService
 from app.services.paraphrase import ParaphraseService
+from app.services.search import SearchService
+from app.services.similarity import SimilarityService
+from app.services.token_cache import TokenVectorCache
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +29,9 @@ class Container:
     metrics: Metrics
     registry: ModelRegistry
     embeddings: EmbeddingService
+    collections: CollectionService
+    search: SearchService
+    similarity: SimilarityService
     paraphrases: ParaphraseService
     ready: bool = False
     draining: bool = False
@@ -34,17 +42,26 @@ class Container:
         self.ready = False
         self.draining = True
         await asyncio.to_thread(self.registry.close, self.settings.batcher.request_timeout_s)
+        # after the batchers drained: no write is in flight; checkpoint every index
+        await asyncio.to_thread(self.collections.store.close)
 
 
 async def build_container(settings: Settings, metrics: Metrics) -> Container:
     registry = ModelRegistry(settings.models, settings.batcher, metrics)
     await asyncio.to_thread(registry.load_all)
     embeddings = EmbeddingService(registry, settings.limits, metrics)
+    store = CollectionStore(settings.collections)
+    await asyncio.to_thread(store.open_all)
+    collections = CollectionService(store, embeddings, settings.collections, settings.limits)
+    token_cache = TokenVectorCache(settings.collections.token_cache_mb * 1024 * 1024)
     container = Container(
         settings=settings,
         metrics=metrics,
         registry=registry,
         embeddings=embeddings,
+        collections=collections,
+        search=SearchService(collections, token_cache),
+        similarity=SimilarityService(embeddings, settings.limits),
         paraphrases=ParaphraseService(
             registry, embeddings, settings.generation, settings.models, metrics
         ),

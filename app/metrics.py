@@ -55,5 +55,21 @@ class Metrics:
             registry=r,
         )
 
+        self.in_progress = Gauge(
+            "simserve_requests_in_progress",
+            "HTTP requests being served (probes excluded)",
+            registry=r,
+        )
+        self.client_disconnects = Counter(
+            "simserve_client_disconnects",
+            "Requests cancelled because the client went away before the answer",
+            registry=r,
+        )
+        self.deadlines_exceeded = Counter(
+            "simserve_deadlines_exceeded",
+            "Requests cut at the per-request deadline",
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -6,11 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
+from app.api.auth import KeyRing, is_public, make_authenticator
 from app.api.errors import install_error_handlers
-from app.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from app.api.middleware import MetricsMiddleware, RequestGuardMiddleware
+from app.api.openapi import document_errors
 from app.api.routes import ROUTERS
 from app.container import build_container
 from app.metrics import Metrics
@@ -19,29 +22,62 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def begin_drain(app: FastAPI) -> None:
+    """Flip to draining at once (SIGTERM): readiness 503, new work 503, in-flight continues.
+
+    Called from the server's signal handler; the lifespan shutdown later drains the
+    batchers and closes the container.
+    """
+    app.state.draining = True
+    container = getattr(app.state, "container", None)
+    if container is not None:
+        container.ready = False
+        container.draining = True
+    log.info("draining: new work is refused, in-flight requests finish")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()
+    keyring = KeyRing.from_settings(settings.auth)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = await build_container(settings, metrics)
         app.state.container = container
+        if app.state.draining:  # SIGTERM arrived while starting
+            begin_drain(app)
         try:
             yield
         finally:
             await container.close()
 
+    dependencies = []
+    if keyring.enabled:
+        dependencies.append(Depends(make_authenticator(settings.auth, keyring)))
     app = FastAPI(
         title="simserve",
         version=__version__,
         description="Sentence embeddings, retrieval and paraphrase generation.",
         lifespan=lifespan,
+        dependencies=dependencies,
     )
     app.state.settings = settings
+    app.state.draining = False
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    document_errors(
+        app, protected=lambda path: keyring.enabled and not is_public(path, settings.auth)
+    )
+    # add_middleware prepends: the last added is the outermost.
+    app.add_middleware(RequestGuardMiddleware, settings=settings, metrics=metrics)
+    if settings.auth.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.auth.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from app import errors as e
 
@@ -37,9 +38,12 @@ OPENAI_TYPES = {
     401: "authentication_error",
     403: "permission_error",
     404: "invalid_request_error",
+    405: "invalid_request_error",
+    409: "invalid_request_error",
     413: "invalid_request_error",
     422: "invalid_request_error",
     429: "rate_limit_error",
+    500: "server_error",
     503: "server_error",
     504: "server_error",
 }
@@ -53,14 +57,22 @@ def status_for(error: e.SimserveError) -> int:
 
 
 def error_response(
-    request: Request | None,
+    request: Request | str | None,
     status: int,
     code: str,
     message: str,
     param: str | None = None,
     retry_after: float | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    path = request.url.path if request is not None else ""
+    """The error body for `status`; `request` (or its path) picks OpenAI's shape under /v1/.
+
+    429 and 503 always carry Retry-After (1 s unless given); 401 carries WWW-Authenticate.
+    """
+    if isinstance(request, str):
+        path = request
+    else:
+        path = request.url.path if request is not None else ""
     if path.startswith("/v1/"):
         body = {
             "error": {
@@ -74,14 +86,28 @@ def error_response(
         body = {"error": {"code": code, "message": message}}
         if param is not None:
             body["error"]["param"] = param
-    headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
-    if status in (429, 503) and headers is None:
-        headers = {"Retry-After": "1"}
-    return JSONResponse(body, status_code=status, headers=headers)
+    out = dict(headers or {})
+    if retry_after is not None or status in (429, 503):
+        out["Retry-After"] = str(max(1, round(retry_after if retry_after is not None else 1)))
+    if status == 401:
+        out.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(body, status_code=status, headers=out or None)
+
+
+# pydantic puts the union member tried into `loc` (`("input", "str")`, `("x", "list[str]")`)
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "none", "tuple"})
+
+
+def _is_type_tag(part: str) -> bool:
+    return part in _TYPE_TAGS or "[" in part
 
 
 def _loc_to_param(loc: tuple) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    parts = [
+        str(p)
+        for p in loc
+        if p not in ("body", "query", "path") and not (isinstance(p, str) and _is_type_tag(p))
+    ]
     if not parts:
         return None
     out = parts[0]
@@ -118,12 +144,44 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
     return error_response(request, 422, "validation_error", message, param)
 
 
+HTTP_CODES = {
+    400: "invalid_input",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else "request failed"
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no route {request.method} {request.url.path}"
-    return error_response(request, exc.status_code, code, detail)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        detail = f"method {request.method} is not allowed on {request.url.path}"
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    if exc.status_code >= 500:  # never echo internals
+        log.error("HTTP %d on %s: %s", exc.status_code, request.url.path, detail)
+        detail = "internal server error"
+    return error_response(request, exc.status_code, code, detail, headers=headers or None)
+
+
+ALLOW_CANDIDATES = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method served on this path (Starlette names only the first matching route's)."""
+    allowed = [
+        method
+        for method in ALLOW_CANDIDATES
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

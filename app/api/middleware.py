@@ -1,49 +1,215 @@
-"""Pure ASGI middleware: request body limit (413 as JSON) and per-route request metrics."""
+"""Pure ASGI middleware: the request guard (limits, deadline, disconnects, drain) and metrics.
+
+`RequestGuardMiddleware`, for every HTTP request:
+- while draining (SIGTERM received) answers 503 to new work at once; probes still answer;
+- caps requests in progress (`lifecycle.max_concurrent_requests`): over it, 429 at once,
+  before the body is read, so overload costs no memory;
+- reads the body up to `limits.max_body_bytes` (413 as JSON, by Content-Length up front or
+  while streaming) and screens it as strict UTF-8 JSON (`app.api.jsoncheck`);
+- runs the app in a task under `lifecycle.request_deadline_s` (504 `deadline_exceeded` if
+  nothing was sent yet) and cancels it when the client disconnects, which cancels the
+  batcher future so queued texts are skipped instead of computed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_response
+from app.api.jsoncheck import json_body_problem
 from app.errors import PayloadTooLarge
 from app.metrics import Metrics
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Outcome recorded in the scope for requests that got no response (nginx's convention).
+CLIENT_CLOSED = 499
+OUTCOME_KEY = "simserve.outcome"
 
 
-class BodyLimitMiddleware:
-    """Rejects bodies over `max_bytes`: by Content-Length up front, else while streaming."""
+def is_probe(path: str) -> bool:
+    """Liveness/readiness and metrics: never capped, never refused while draining."""
+    return path.startswith("/health/") or path == "/metrics"
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+
+def is_draining(scope: Scope) -> bool:
+    app = scope.get("app")
+    state = getattr(app, "state", None)
+    if state is None:
+        return False
+    if getattr(state, "draining", False):
+        return True
+    container = getattr(state, "container", None)
+    return bool(container is not None and container.draining)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+class RequestGuardMiddleware:
+    def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics):
         self.app = app
-        self.max_bytes = max_bytes
+        self.max_bytes = settings.limits.max_body_bytes
+        self.lifecycle = settings.lifecycle
+        self.metrics = metrics
+        self.in_progress = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope["path"]
+        probe = is_probe(path)
+        retry = self.lifecycle.retry_after_s
+        if not probe and is_draining(scope):
+            await self._answer(scope, send, 503, "not_ready", "server is draining", retry)
+            return
+        if not probe and self.in_progress >= self.lifecycle.max_concurrent_requests:
+            msg = f"{self.in_progress} requests in progress; retry later"
+            await self._answer(scope, send, 429, "overloaded", msg, retry)
+            return
+        if not probe:
+            self.in_progress += 1
+            self.metrics.in_progress.set(self.in_progress)
+        try:
+            await self._guarded(scope, receive, send, path)
+        finally:
+            if not probe:
+                self.in_progress -= 1
+                self.metrics.in_progress.set(self.in_progress)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        try:
+            body = await self._read_body(scope, receive)
+        except _TooLarge:
+            msg = f"request body exceeds {self.max_bytes} bytes"
+            await self._answer(scope, send, 413, PayloadTooLarge.code, msg)
+            return
+        except _Disconnected:
+            scope[OUTCOME_KEY] = CLIENT_CLOSED
+            return
+        if body and _is_json(scope):
+            problem = json_body_problem(body)
+            if problem is not None:
+                message, param = problem
+                await self._answer(scope, send, 400, "invalid_json", message, param=param)
+                return
+        await self._run(scope, body, receive, send, path)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._reject(scope, receive, send)
-            return
+            raise _TooLarge
+        chunks: list[bytes] = []
         seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise PayloadTooLarge(f"request body exceeds {self.max_bytes} bytes")
-            return message
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
-        await self.app(scope, limited_receive, send)
+    async def _run(self, scope: Scope, body: bytes, receive: Receive, send: Send, path: str):
+        started = False
+        finished = False
+        disconnected = asyncio.Event()
+        delivered = False
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            None, 413, PayloadTooLarge.code, f"request body exceeds {self.max_bytes} bytes"
-        )
-        await response(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await disconnected.wait()
+            return {"type": "http.disconnect"}
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started, finished
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finished = True
+            await send(message)
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            disconnected.set()
+
+        task = asyncio.ensure_future(self.app(scope, replay, tracked_send))
+        watcher = asyncio.ensure_future(watch())
+        try:
+            done, _ = await asyncio.wait(
+                {task, watcher},
+                timeout=self.lifecycle.request_deadline_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if task in done or (watcher in done and finished):
+                await task  # re-raises the app's exception, if any
+                return
+            await _cancel(task)
+            if watcher in done:
+                scope[OUTCOME_KEY] = CLIENT_CLOSED
+                self.metrics.client_disconnects.inc()
+                return
+            self.metrics.deadlines_exceeded.inc()
+            if not started:
+                msg = f"request did not finish within {self.lifecycle.request_deadline_s:g} s"
+                await self._answer(scope, send, 504, "deadline_exceeded", msg)
+            else:
+                log.warning("deadline passed mid-response on %s; connection aborted", path)
+        finally:
+            if not task.done():
+                await _cancel(task)
+            watcher.cancel()
+
+    @staticmethod
+    async def _answer(
+        scope: Scope,
+        send: Send,
+        status: int,
+        code: str,
+        message: str,
+        retry_after: float | None = None,
+        param: str | None = None,
+    ) -> None:
+        response = error_response(scope["path"], status, code, message, param, retry_after)
+        await response(scope, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+async def _cancel(task: Awaitable) -> None:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:  # the app failed while being cancelled: nothing left to answer
+        log.exception("request task failed during cancellation")
+
+
+def _is_json(scope: Scope) -> bool:
+    ctype = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
+    return not ctype or b"json" in ctype
 
 
 class MetricsMiddleware:
@@ -69,6 +235,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            status = scope.get(OUTCOME_KEY, status)
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
             self.metrics.requests.labels(label, str(status)).inc()

@@ -1,0 +1,93 @@
+"""Collections and their documents: thin routes over `CollectionService`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from app.api.auth import WriteAccess
+from app.api.deps import ReadyContainerDep
+from app.api.schemas.collections import (
+    CollectionCreate,
+    CollectionList,
+    CollectionOut,
+    DeleteRequest,
+    DocumentOut,
+    UpsertRequest,
+    WriteResponse,
+)
+from app.services.collections import CollectionInfo, DocumentInput
+
+router = APIRouter(prefix="/collections", tags=["collections"])
+
+
+def _out(info: CollectionInfo) -> CollectionOut:
+    return CollectionOut(
+        name=info.name,
+        model=info.model,
+        backend=info.backend,
+        index={"kind": info.index, "params": info.params},
+        dimension=info.dimension,
+        size=info.size,
+        created_at=info.created_at,
+    )
+
+
+# `{name:path}` so an encoded slash (a%2F..%2Fb) reaches name validation (400), not a 404
+@router.put(
+    "/{name:path}",
+    response_model=CollectionOut,
+    status_code=200,
+    responses={201: {"model": CollectionOut, "description": "Created"}},
+)
+async def create_collection(
+    name: str, body: CollectionCreate, container: ReadyContainerDep, response: Response
+) -> CollectionOut:
+    info, created = await container.collections.create(
+        name,
+        model=body.model,
+        backend=body.backend,
+        index=body.index.kind if body.index else None,
+        params=body.index.params() if body.index else None,
+    )
+    response.status_code = 201 if created else 200
+    return _out(info)
+
+
+@router.get("", response_model=CollectionList)
+async def list_collections(container: ReadyContainerDep) -> CollectionList:
+    return CollectionList(collections=[_out(i) for i in await container.collections.list()])
+
+
+@router.delete("/{name:path}")
+async def drop_collection(name: str, container: ReadyContainerDep) -> dict:
+    await container.collections.drop(name)
+    return {"deleted": name}
+
+
+@router.post("/{name}/documents", response_model=WriteResponse, dependencies=[WriteAccess])
+async def upsert_documents(
+    name: str, body: UpsertRequest, container: ReadyContainerDep
+) -> WriteResponse:
+    docs = [DocumentInput(d.id, d.text, d.payload, d.vector) for d in body.documents]
+    ack = await container.collections.upsert(name, docs)
+    return WriteResponse(collection=name, upserted=ack.count, seq=ack.seq)
+
+
+@router.post("/{name}/documents/delete", response_model=WriteResponse, dependencies=[WriteAccess])
+async def delete_documents(
+    name: str, body: DeleteRequest, container: ReadyContainerDep
+) -> WriteResponse:
+    ack = await container.collections.delete(name, body.ids)
+    return WriteResponse(collection=name, deleted=ack.count, missing=ack.missing, seq=ack.seq)
+
+
+@router.get("/{name}/documents/{doc_id:path}", response_model=DocumentOut)
+async def get_document(name: str, doc_id: str, container: ReadyContainerDep) -> DocumentOut:
+    doc = await container.collections.get(name, doc_id)
+    return DocumentOut(id=doc.id, text=doc.text, payload=doc.payload)
+
+
+# last: the documents routes above must match first
+@router.get("/{name:path}", response_model=CollectionOut)
+async def describe_collection(name: str, container: ReadyContainerDep) -> CollectionOut:
+    return _out(await container.collections.describe(name))

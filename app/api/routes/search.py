@@ -1,0 +1,61 @@
+"""/search (ANN + optional WMD/WRD rerank) and /similarity: thin routes over the services."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import ReadyContainerDep
+from app.api.schemas.search import (
+    SearchRequest,
+    SearchResponse,
+    SimilarityRequest,
+    SimilarityResponse,
+)
+from app.errors import InvalidInput
+from app.index.filters import PayloadFilter
+from app.rerank.distances import RerankMethod
+from app.services.search import RerankOptions
+
+router = APIRouter(tags=["retrieval"])
+
+
+@router.post("/search", response_model=SearchResponse)
+async def search(body: SearchRequest, container: ReadyContainerDep) -> SearchResponse:
+    if (body.query is None) == (body.queries is None):
+        raise InvalidInput("give exactly one of query or queries", param="query")
+    queries = [body.query] if body.query is not None else list(body.queries or [])
+    flt = PayloadFilter(body.filter.must, body.filter.must_not) if body.filter else None
+    options = (
+        RerankOptions(RerankMethod(body.rerank.method), body.rerank.candidates)
+        if body.rerank
+        else None
+    )
+    result = await container.search.search(
+        body.collection, queries, top_k=body.top_k, flt=flt, rerank_options=options,
+        model=body.model,
+    )  # fmt: skip
+    return SearchResponse(
+        collection=result.collection,
+        model=result.model,
+        results=[
+            {"query": q, "hits": [h.__dict__ for h in hits]}
+            for q, hits in zip(queries, result.results, strict=True)
+        ],
+        timings=result.timings.__dict__,
+    )
+
+
+@router.post("/similarity", response_model=SimilarityResponse)
+async def similarity(body: SimilarityRequest, container: ReadyContainerDep) -> SimilarityResponse:
+    if (body.pairs is None) == (body.source is None and body.sentences is None) or (
+        body.pairs is None and (body.source is None or body.sentences is None)
+    ):
+        raise InvalidInput("give either pairs, or source with sentences", param="pairs")
+    if body.pairs is not None:
+        pairs = [(a, b) for a, b in body.pairs]
+        result = await container.similarity.pairs(pairs, body.method, body.model)
+    else:
+        result = await container.similarity.one_to_many(
+            body.source or "", body.sentences or [], body.method, body.model
+        )
+    return SimilarityResponse(model=result.model, method=result.method.value, scores=result.scores)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from app.api.schemas.embed import StrictModel
+
+
+class FilterBody(StrictModel):
+    must: dict[str, Any] = Field(default_factory=dict, description="payload[key] == value, all")
+    must_not: dict[str, Any] = Field(default_factory=dict, description="payload[key] != value")
+
+
+class RerankBody(StrictModel):
+    method: Literal["wrd", "wmd"]
+    candidates: int = Field(50, description="ANN candidates reranked (>= top_k)")
+
+
+class SearchRequest(StrictModel):
+    collection: str
+    query: str | None = None
+    queries: list[str] | None = None
+    top_k: int = 10
+    filter: FilterBody | None = None
+    rerank: RerankBody | None = None
+    model: str | None = Field(None, description="Optional check: must be the collection's model")
+
+
+class HitOut(BaseModel):
+    id: str
+    text: str
+    payload: dict[str, Any]
+    score: float
+    rerank_score: float | None = None
+
+
+class QueryResult(BaseModel):
+    query: str
+    hits: list[HitOut]
+
+
+class Timings(BaseModel):
+    embed_ms: float
+    search_ms: float
+    rerank_ms: float | None = None
+    candidate_tokens_ms: float | None = None
+
+
+class SearchResponse(BaseModel):
+    collection: str
+    model: str
+    results: list[QueryResult]
+    timings: Timings
+
+
+class SimilarityRequest(StrictModel):
+    pairs: list[Annotated[list[str], Field(min_length=2, max_length=2)]] | None = None
+    source: str | None = None
+    sentences: list[str] | None = None
+    method: Literal["cosine", "wmd", "wrd"] = "cosine"
+    model: str | None = None
+
+
+class SimilarityResponse(BaseModel):
+    model: str
+    method: str
+    scores: list[float]

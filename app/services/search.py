@@ -1,0 +1,161 @@
+"""Search use-case: embed queries, ANN top-k (with payload filter), optional WMD/WRD rerank.
+
+Rerank: the index returns `candidates` hits by cosine; each candidate's token vectors come
+from `TokenVectorCache` or are recomputed by the collection's model (same onnxruntime pass
+kind as the query, see token_cache.py for why not stored); hits are re-ordered by the OT
+similarity with centroid lower-bound pruning (same top-k as exhaustive rerank).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.errors import ValidationFailed
+from app.index.filters import PayloadFilter
+from app.rerank.distances import RerankMethod
+from app.rerank.rerank import rerank
+from app.services.collections import CollectionService
+from app.services.texts import check_count, check_text
+from app.services.token_cache import TokenVectorCache
+
+
+@dataclass(frozen=True)
+class RerankOptions:
+    method: RerankMethod
+    candidates: int = 50
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    text: str
+    payload: dict[str, Any]
+    score: float  # cosine similarity
+    rerank_score: float | None = None  # -WMD or 1 - WRD when reranked
+
+
+@dataclass(frozen=True)
+class StageTimings:
+    embed_ms: float
+    search_ms: float
+    rerank_ms: float | None  # whole rerank stage, candidate token vectors included
+    candidate_tokens_ms: float | None  # part of rerank_ms spent fetching/encoding candidates
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    collection: str
+    model: str
+    results: list[list[SearchHit]]
+    timings: StageTimings
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)
+
+
+class SearchService:
+    def __init__(self, collections: CollectionService, cache: TokenVectorCache):
+        self.collections = collections
+        self.cache = cache
+        self.settings = collections.settings
+        self.limits = collections.limits
+
+    async def search(
+        self,
+        collection: str,
+        queries: Sequence[str],
+        *,
+        top_k: int = 10,
+        flt: PayloadFilter | None = None,
+        rerank_options: RerankOptions | None = None,
+        model: str | None = None,
+    ) -> SearchResult:
+        coll = self.collections.store.get(collection)
+        check_count(len(queries), self.settings.max_queries, "queries")
+        for i, q in enumerate(queries):
+            check_text(q, f"queries[{i}]", self.limits)
+        if not 1 <= top_k <= self.settings.max_top_k:
+            raise ValidationFailed(
+                f"top_k must be in [1, {self.settings.max_top_k}]", param="top_k"
+            )
+        fetch = top_k
+        if rerank_options is not None:
+            fetch = rerank_options.candidates
+            if not top_k <= fetch <= self.settings.max_rerank_candidates:
+                raise ValidationFailed(
+                    f"rerank.candidates must be in [top_k={top_k}, "
+                    f"{self.settings.max_rerank_candidates}]",
+                    param="rerank.candidates",
+                )
+        model = self.collections.model_for(coll, model)
+
+        started = time.perf_counter()
+        emb = await self.collections.embeddings.embed(
+            list(queries), model=model, want_tokens=rerank_options is not None, param="queries"
+        )
+        embed_ms = _ms(started)
+
+        started = time.perf_counter()
+        hits = await asyncio.to_thread(coll.search, emb.vectors, fetch, flt)
+        search_ms = _ms(started)
+
+        if rerank_options is None:
+            results = [[SearchHit(h.id, h.text, h.payload, h.score) for h in row[:top_k]]
+                       for row in hits]  # fmt: skip
+            timings = StageTimings(embed_ms, search_ms, None, None)
+            return SearchResult(coll.config.name, model, results, timings)
+
+        started = time.perf_counter()
+        texts = list(dict.fromkeys(h.text for row in hits for h in row))
+        tokens = await self.token_vectors(model, texts)
+        tokens_ms = _ms(started)
+        results = await asyncio.to_thread(
+            self._rerank, rerank_options.method, emb.token_vectors, hits, tokens, top_k
+        )
+        timings = StageTimings(embed_ms, search_ms, _ms(started), tokens_ms)
+        return SearchResult(coll.config.name, model, results, timings)
+
+    async def token_vectors(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Token vectors per distinct text: cached ones, the rest encoded in batches."""
+        out: dict[str, np.ndarray] = {}
+        misses = []
+        for text in texts:
+            cached = self.cache.get(model, text)
+            if cached is None:
+                misses.append(text)
+            else:
+                out[text] = cached
+        for start in range(0, len(misses), self.limits.max_texts):
+            chunk = misses[start : start + self.limits.max_texts]
+            emb = await self.collections.embeddings.embed(chunk, model=model, want_tokens=True)
+            for text, tok in zip(chunk, emb.token_vectors or [], strict=True):
+                self.cache.put(model, text, tok)
+                out[text] = tok
+        return out
+
+    @staticmethod
+    def _rerank(method, query_tokens, hits, tokens, top_k) -> list[list[SearchHit]]:
+        results = []
+        for q, (qtok, row) in enumerate(zip(query_tokens, hits, strict=True)):
+            if qtok is None or len(qtok) == 0:
+                raise ValidationFailed(
+                    f"queries[{q}] has no tokens besides special ones; rerank needs one",
+                    param=f"queries[{q}]",
+                )
+            # a candidate whose text has no ordinary token cannot be transported: skip it
+            usable = [h for h in row if len(tokens[h.text])]
+            ranked = rerank(method, qtok, [tokens[h.text] for h in usable], top_k, prune=True)
+            results.append(
+                [
+                    SearchHit(usable[i].id, usable[i].text, usable[i].payload, usable[i].score, s)
+                    for i, s in zip(ranked.indices.tolist(), ranked.scores.tolist(), strict=True)
+                ]
+            )
+        return results

@@ -1,0 +1,1 @@
+"""Building blocks of the training CLIs: pair data, run directories and checkpoints."""
