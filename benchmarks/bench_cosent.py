@@ -16,13 +16,14 @@ import os
 import platform
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from models.losses import Objective
 from models.train_cosent import TrainConfig, train
-from models.training.checkpoint import RunState
+from models.training.checkpoint import RunState, load_trainer_state
 
 SECTION = "cosent-training"
 DATA = Path("../shared/data/stsb-en")
@@ -46,7 +47,9 @@ def machine() -> str:
     )
 
 
-def render(states: dict[Objective, RunState], args: argparse.Namespace) -> str:
+def render(
+    states: dict[Objective, RunState], args: argparse.Namespace, served: tuple[str, float] | None
+) -> str:
     epochs = max(s.epochs_done for s in states.values())
     head = [
         "objective",
@@ -58,11 +61,16 @@ def render(states: dict[Objective, RunState], args: argparse.Namespace) -> str:
     rows = [f"| {' | '.join(head)} |", f"|{'---|' * len(head)}"]
     for objective, state in states.items():
         scores = [f"{r.dev_spearman:.2f}" for r in state.history]
+        scores += ["-"] * (epochs - len(scores))
         best = state.best
         seconds = sum(r.seconds for r in state.history) / max(len(state.history), 1)
         cells = [objective.value, f"{state.initial_dev_spearman:.2f}", *scores]
         cells += [f"**{best.dev_spearman:.2f}** ({best.epoch})", f"{seconds:.0f}"]
         rows.append(f"| {' | '.join(cells)} |")
+    missing = [o.value for o in Objective if o not in states]
+    if Objective.COSENT not in states or missing:
+        verdict = f"Not finished in this run: {', '.join(missing)} (no verdict)."
+        return _section(rows, args, verdict, served)
     cosent = states[Objective.COSENT].best.dev_spearman
     others = [s.best.dev_spearman for o, s in states.items() if o is not Objective.COSENT]
     target = PUBLISHED_MINILM_DEV + TARGET_GAIN
@@ -71,12 +79,27 @@ def render(states: dict[Objective, RunState], args: argparse.Namespace) -> str:
         f"{'met' if cosent >= target else 'MISSED'}; beats both baselines: "
         f"{'yes' if all(cosent > o for o in others) else 'NO'}."
     )
+    return _section(rows, args, verdict, served)
+
+
+def _section(
+    rows: list[str], args: argparse.Namespace, verdict: str, served: tuple[str, float] | None
+) -> str:
     command = (
         "flock /tmp/simserve-heavy.lock .venv/bin/python -m benchmarks.bench_cosent "
         + " ".join(
             f"--{k.replace('_', '-')} {v}"
             for k, v in sorted(vars(args).items())
-            if k not in {"bench_file", "train_pairs", "dev_pairs", "objectives"}
+            if k
+            not in {
+                "bench_file",
+                "train_pairs",
+                "dev_pairs",
+                "objectives",
+                "render_only",
+                "threads",
+            }
+            and v != ""
         )
     )
     return "\n".join(
@@ -96,9 +119,42 @@ def render(states: dict[Objective, RunState], args: argparse.Namespace) -> str:
             *rows,
             "",
             verdict,
+            *(["", args.note] if args.note else []),
+            *(
+                [
+                    "",
+                    f"The best CoSENT epoch exported as `{served[0]}` (ONNX, onnxruntime, served "
+                    f"pooling) scores {served[1]:.2f} on dev through `app.engines.encoder.Encoder`.",
+                ]
+                if served
+                else []
+            ),
             f"<!-- {SECTION}:end -->",
         ]
     )
+
+
+def served_dev_spearman(folder: Path, dev_path: Path) -> float:
+    """Dev Spearman x100 of an exported folder through the serving path (onnxruntime)."""
+    import numpy as np
+
+    from app.engines.encoder import Encoder, EncodeRequest
+    from app.settings import BatcherSettings, ModelSettings
+    from models.train_cosent import spearman_x100
+    from models.training.pairs import read_pairs
+
+    encoder = Encoder.load(folder, ModelSettings(device="cpu"), BatcherSettings())
+    dev = read_pairs(dev_path)
+
+    def vectors(texts: list[str]) -> np.ndarray:
+        out = []
+        for start in range(0, len(texts), 64):
+            items = encoder.tokenize(texts[start : start + 64])
+            out += [r.vector for r in encoder.run([EncodeRequest(t) for t in items])]
+        v = np.stack(out)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    return spearman_x100(dev.scores, (vectors(dev.first) * vectors(dev.second)).sum(1))
 
 
 def write_section(path: Path, text: str) -> None:
@@ -122,14 +178,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objectives", nargs="+", default=[o.value for o in Objective])
     parser.add_argument("--runs-dir", default="var/bench-cosent")
     parser.add_argument("--bench-file", default="BENCHMARKS.md")
+    parser.add_argument(
+        "--export-name",
+        default="",
+        help="also export the best CoSENT epoch to var/models/NAME and score it served (ONNX)",
+    )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="write the section from the finished epochs found in --runs-dir, train nothing",
+    )
+    parser.add_argument("--note", default="", help="a line added to the section (how it was run)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if not (DATA / "train.tsv").is_file():
         print(f"bench_cosent: {DATA} not found (needs ../shared/data)", file=sys.stderr)
         return 2
     states: dict[Objective, RunState] = {}
+    configs: dict[Objective, TrainConfig] = {}
     for name in args.objectives:
         objective = Objective.parse(name)
-        config = TrainConfig(
+        configs[objective] = config = TrainConfig(
             source="minilm",
             train=str(DATA / "train.tsv"),
             dev=str(DATA / "dev.tsv"),
@@ -143,16 +214,33 @@ def main(argv: list[str] | None = None) -> int:
             max_length=args.max_length,
             export=False,
         )
-        states[objective] = train(config).state
+        if args.render_only:
+            loaded = load_trainer_state(Path(config.out_dir))
+            if loaded is None or not loaded[0].epochs_done:
+                continue
+            states[objective] = loaded[0]
+        else:
+            states[objective] = train(config).state
         for r in states[objective].history:
             print(
                 f"{objective.value} epoch {r.epoch}: dev {r.dev_spearman:.2f}, loss {r.train_loss:.4f}, {r.seconds:.0f} s"
             )
+    if not states:
+        print("bench_cosent: no finished epoch to report", file=sys.stderr)
+        return 1
     args.train_pairs = sum(1 for _ in open(DATA / "train.tsv", encoding="utf-8")) - 1
     args.dev_pairs = sum(1 for _ in open(DATA / "dev.tsv", encoding="utf-8")) - 1
-    text = render(states, args)
+    served = None
+    if args.export_name and Objective.COSENT in states:
+        config = replace(
+            configs[Objective.COSENT], name=args.export_name, export=True, overwrite=True
+        )
+        exported = train(config).exported
+        served = (args.export_name, served_dev_spearman(exported, DATA / "dev.tsv"))
+        print(f"served {exported}: dev Spearman {served[1]:.2f}")
+    text = render(states, args, served)
     print(text)
-    if set(states) == set(Objective):
+    if states and (args.render_only or set(states) == set(Objective)):
         write_section(Path(args.bench_file), text)
     return 0
 

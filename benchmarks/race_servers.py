@@ -46,7 +46,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_json(url: str, body: dict | None = None, timeout: float = 120.0) -> tuple[int, dict | None]:
+def http_json(
+    url: str, body: dict | None = None, timeout: float = 120.0
+) -> tuple[int, dict | None]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
     try:
@@ -68,7 +70,11 @@ def running(spec: ServerSpec, log_dir: Path, ready_timeout_s: float = 300.0) -> 
     env = {**os.environ, **spec.env}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            argv, cwd=spec.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+            argv,
+            cwd=spec.cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
@@ -96,7 +102,9 @@ def embed(base: str, spec: ServerSpec, texts: list[str], batch: int = 32) -> np.
     """Vectors from a running server, shape (len(texts), dim) float32, in input order."""
     parts = []
     for start in range(0, len(texts), batch):
-        status, payload = http_json(base + spec.embed_path, spec.make_body(texts[start : start + batch]))
+        status, payload = http_json(
+            base + spec.embed_path, spec.make_body(texts[start : start + batch])
+        )
         if status != 200 or payload is None:
             raise RuntimeError(f"{spec.name}: {spec.embed_path} answered {status}")
         parts.append(spec.parse(payload))
@@ -145,15 +153,30 @@ def infinity(engine: str, venv: Path, model_dir: Path, batch_size: int = 32) -> 
     ``--model-id .`` run from that folder, and ``--pooling-method mean`` (else CLS)."""
     model_id = "." if engine == "optimum" else str(model_dir)
     argv = [
-        str(venv / "bin" / "infinity_emb"), "v2", "--model-id", model_id,
-        "--served-model-name", "minilm", "--engine", engine, "--device", "cpu",
-        "--pooling-method", "mean", "--batch-size", str(batch_size),
-        "--host", "127.0.0.1", "--port", "{port}",
+        str(venv / "bin" / "infinity_emb"),
+        "v2",
+        "--model-id",
+        model_id,
+        "--served-model-name",
+        "minilm",
+        "--engine",
+        engine,
+        "--device",
+        "cpu",
+        "--pooling-method",
+        "mean",
+        "--batch-size",
+        str(batch_size),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
     ]
     return ServerSpec(
         name=f"infinity-{engine}",
         config=f"infinity-emb v2 `--engine {engine} --device cpu --pooling-method mean "
-        f"--batch-size {batch_size}`" + (", `--model-id .` with model.onnx at the root" if engine == "optimum" else ""),
+        f"--batch-size {batch_size}`"
+        + (", `--model-id .` with model.onnx at the root" if engine == "optimum" else ""),
         argv=tuple(argv),
         health_path="/health",
         embed_path="/embeddings",
@@ -169,7 +192,15 @@ def st_server(python: str, model_dir: Path) -> ServerSpec:
     return ServerSpec(
         name="fastapi-st",
         config="FastAPI + sentence-transformers `encode` per request (no cross-request batching)",
-        argv=(python, "-m", "benchmarks.race_st_server", "--model", str(model_dir), "--port", "{port}"),
+        argv=(
+            python,
+            "-m",
+            "benchmarks.race_st_server",
+            "--model",
+            str(model_dir),
+            "--port",
+            "{port}",
+        ),
         health_path="/health",
         embed_path="/embeddings",
         make_body=lambda texts: {"input": texts, "model": "minilm"},

@@ -37,7 +37,10 @@ def build(model_dir: str, threads: int) -> FastAPI:
         vectors = await run_in_threadpool(
             model.encode, texts, batch_size=32, normalize_embeddings=True
         )
-        data = [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vectors)]
+        data = [
+            {"object": "embedding", "index": i, "embedding": v.tolist()}
+            for i, v in enumerate(vectors)
+        ]
         return {"object": "list", "data": data, "model": request.model}
 
     return api
@@ -49,7 +52,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    uvicorn.run(build(args.model, args.threads), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(
+        build(args.model, args.threads), host="127.0.0.1", port=args.port, log_level="warning"
+    )
 
 
 if __name__ == "__main__":

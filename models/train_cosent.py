@@ -56,6 +56,7 @@ class TrainConfig:
     thresholds: tuple[float, ...] | None = None  # softmax class edges; None = label midpoint
     eval_batch_size: int = 128
     export: bool = True
+    overwrite: bool = False  # replace an existing models_dir/name folder
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -142,6 +143,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "i.e. label > 2.5 on STS-B as in the CoSENT post's Sentence-BERT baseline)",
     )
     parser.add_argument("--no-export", action="store_true", help="train and select only")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -152,6 +154,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         **{key: getattr(args, key) for key in copied},
         thresholds=tuple(args.thresholds) if args.thresholds else None,
         export=not args.no_export,
+        overwrite=args.overwrite,
         progress=not args.no_progress,
     )
 

@@ -6,6 +6,7 @@ Vectors are the pooled output *before* any Normalize module, which is what
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,10 +15,44 @@ import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
+from app.engines.manifest import PoolingMode
+from app.errors import InvalidInput
+
 
 def load_sentence_model(folder: Path) -> SentenceTransformer:
     """A sentence-transformers folder as is; a plain HF folder gets mean pooling (ST's default)."""
     return SentenceTransformer(str(folder), device="cpu")
+
+
+def served_pooling(model: SentenceTransformer) -> PoolingMode:
+    """The served pooling mode of the model's Pooling module (cls or mean), else InvalidInput.
+
+    Read from the module rather than left to the exporter: sentence-transformers >= 5 saves
+    `pooling_mode: "mean"` where older versions wrote one boolean per mode.
+    """
+    modes = [getattr(m, "pooling_mode", None) for m in model if type(m).__name__ == "Pooling"]
+    if len(modes) != 1 or modes[0] not in (PoolingMode.CLS.value, PoolingMode.MEAN.value):
+        raise InvalidInput(
+            f"can only train a model with one cls or mean Pooling module, found {modes}"
+        )
+    return PoolingMode(modes[0])
+
+
+def write_legacy_pooling_config(model: SentenceTransformer, folder: Path) -> None:
+    """Rewrite the saved Pooling config with one boolean per mode, as sentence-transformers
+    < 5 wrote it: every version loads that form, and `models.source` only reads that form."""
+    index = next(i for i, m in enumerate(model) if type(m).__name__ == "Pooling")
+    modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+    path = folder / modules[index]["path"] / "config.json"
+    mode = served_pooling(model)
+    config = {
+        "word_embedding_dimension": model.get_embedding_dimension(),
+        "pooling_mode_cls_token": mode is PoolingMode.CLS,
+        "pooling_mode_mean_tokens": mode is PoolingMode.MEAN,
+        "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False,
+    }
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
 def _is_normalize(module: torch.nn.Module) -> bool:

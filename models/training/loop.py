@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from app.errors import Conflict
+from app.engines.manifest import PoolingMode
+from app.errors import Conflict, InvalidInput
 from models.losses import PairLoss
 from models.train_cosent import TrainConfig, TrainResult, resolve_source, spearman_x100
 from models.training.checkpoint import (
@@ -25,7 +26,14 @@ from models.training.checkpoint import (
     save_trainer_state,
     write_run_json,
 )
-from models.training.encoder import embed, encode, load_sentence_model, max_seq_length
+from models.training.encoder import (
+    embed,
+    encode,
+    load_sentence_model,
+    max_seq_length,
+    served_pooling,
+    write_legacy_pooling_config,
+)
 from models.training.pairs import Pairs, epoch_batches, interleave, read_pairs
 
 
@@ -48,10 +56,14 @@ def build_loss(config: TrainConfig, hidden: int, train: Pairs) -> PairLoss:
 def _save_model(model, folder: Path, serve_length: int) -> None:
     with max_seq_length(model, serve_length):
         model.save(str(folder), create_model_card=False)
+    write_legacy_pooling_config(model, folder)
 
 
 def run_training(config: TrainConfig) -> TrainResult:
     run_dir = Path(config.out_dir)
+    target = Path(config.models_dir) / config.name
+    if config.export and target.exists() and not config.overwrite:
+        raise InvalidInput(f"{target} already exists; pass --overwrite to replace it")
     run_dir.mkdir(parents=True, exist_ok=True)
     train_pairs, dev_pairs = read_pairs(Path(config.train)), read_pairs(Path(config.dev))
     resumed = load_trainer_state(run_dir)
@@ -68,6 +80,7 @@ def run_training(config: TrainConfig) -> TrainResult:
     source = resolve_source(config.source)
     model = load_sentence_model(run_dir / "last" if resumed else source)
     serve_length = model.max_seq_length
+    pooling = served_pooling(model)  # checked before any step, used by the export
     model.max_seq_length = config.max_length
     loss_fn = build_loss(config, model.get_embedding_dimension(), train_pairs)
     optimizer = torch.optim.Adam([*model.parameters(), *loss_fn.parameters()], lr=config.lr)
@@ -94,7 +107,7 @@ def run_training(config: TrainConfig) -> TrainResult:
         if config.progress:
             tqdm.write(f"epoch {epoch}: loss {record.train_loss:.4f}, dev Spearman {score:.2f}")
 
-    exported = _export(config, run_dir / "best", serve_length) if config.export else None
+    exported = _export(config, run_dir / "best", pooling) if config.export else None
     return TrainResult(run_dir, state, run_dir / "best", exported)
 
 
@@ -135,9 +148,11 @@ def _train_epoch(
     )
 
 
-def _export(config: TrainConfig, best_dir: Path, serve_length: int) -> Path:
+def _export(config: TrainConfig, best_dir: Path, pooling: PoolingMode) -> Path:
+    """Export `best/` as a served model folder; the parity gate in export_model applies."""
     from models.export import export_model
 
-    out = Path(config.models_dir) / config.name
-    export_model(best_dir, out, config.name, max_length=serve_length)
-    return out
+    export_model(
+        best_dir, config.models_dir, config.name, pooling=pooling, overwrite=config.overwrite
+    )
+    return Path(config.models_dir) / config.name

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
@@ -13,12 +13,13 @@ from app.errors import InvalidInput
 HEADER = ("sentence1", "sentence2", "score")
 
 
-class Pairs(NamedTuple):
+@dataclass(frozen=True)
+class Pairs:
     first: list[str]
     second: list[str]
     scores: np.ndarray  # (N,) float64
 
-    def __len__(self) -> int:  # noqa: D105 - a NamedTuple's len would count fields
+    def __len__(self) -> int:
         return len(self.first)
 
 

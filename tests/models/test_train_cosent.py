@@ -8,32 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.tiny_models import WORDS as TINY_WORDS
+from tests.tiny_models import write_tiny_bert_source
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 
-WORDS = [f"w{i}" for i in range(40)]
+WORDS = [w for w in TINY_WORDS if w.isalpha()]
 
 
 def build_tiny_model(folder: Path, *, pooling: str = "mean", seed: int = 0) -> Path:
-    """A 2-layer, 32-wide BERT with random weights, saved as a sentence-transformers folder."""
+    """The shared tiny random BERT (tests/tiny_models.py) as a sentence-transformers folder."""
     from sentence_transformers import SentenceTransformer
-    from transformers import BertConfig, BertModel, BertTokenizer
 
-    hf = folder / "hf"
-    hf.mkdir(parents=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
-    (hf / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizer(vocab=str(hf / "vocab.txt"), do_lower_case=True).save_pretrained(hf)
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(hf)
+    hf = write_tiny_bert_source(folder / "hf", seed=seed)
     model = SentenceTransformer(str(hf), device="cpu")
     model[1].pooling_mode = pooling
     out = folder / "st"
@@ -187,3 +175,34 @@ def test_cli_trains_and_reports_bad_input(tiny, tmp_path, capsys):
     bad.write_text("sentence1\tsentence2\tscore\na\tb\t1\nc\td\tnot-a-number\n", encoding="utf-8")
     assert main([*common, "--train", str(bad), "--out-dir", str(tmp_path / "bad")]) == 2
     assert "bad.tsv:3: score 'not-a-number' is not a number" in capsys.readouterr().err
+
+
+def test_best_epoch_is_exported_and_served_with_the_torch_vectors(tiny, tmp_path):
+    from app.engines.encoder import Encoder, EncodeRequest
+    from app.engines.manifest import PoolingMode
+    from app.errors import InvalidInput
+    from app.settings import BatcherSettings, ModelSettings
+    from models.train_cosent import train
+    from models.training.encoder import encode, load_sentence_model
+
+    config = make_config(tiny, tmp_path / "run", epochs=2, export=True)
+    result = train(config)
+    assert result.exported == tmp_path / "models" / "tiny-cosent"
+    encoder = Encoder.load(result.exported, ModelSettings(device="cpu"), BatcherSettings())
+    best = load_sentence_model(result.best_dir)
+    assert encoder.manifest.pooling is PoolingMode.MEAN
+    assert encoder.manifest.max_length == best.max_seq_length  # the source's, not --max-length
+    texts = ["a man is playing a guitar", "the quick brown fox", "hello world", "a cat"]
+    served = np.stack(
+        [r.vector for r in encoder.run([EncodeRequest(t) for t in encoder.tokenize(texts)])]
+    )
+    torch_vectors = encode(best, texts)
+    np.testing.assert_allclose(served, torch_vectors, atol=1e-4, rtol=0)
+    # The served model is the fine-tuned one, not the source.
+    source_vectors = encode(load_sentence_model(tiny[0]), texts)
+    assert np.abs(served - source_vectors).max() > 1e-2
+    # Re-running a finished run does not silently replace the served folder.
+    with pytest.raises(InvalidInput, match="--overwrite"):
+        train(config)
+    again = train(make_config(tiny, tmp_path / "run", epochs=2, export=True, overwrite=True))
+    assert again.state.history == result.state.history

@@ -32,8 +32,9 @@ def _out(info: CollectionInfo) -> CollectionOut:
     )
 
 
+# `{name:path}` so an encoded slash (a%2F..%2Fb) reaches name validation (400), not a 404
 @router.put(
-    "/{name}",
+    "/{name:path}",
     response_model=CollectionOut,
     status_code=200,
     responses={201: {"model": CollectionOut, "description": "Created"}},
@@ -57,12 +58,7 @@ async def list_collections(container: ReadyContainerDep) -> CollectionList:
     return CollectionList(collections=[_out(i) for i in await container.collections.list()])
 
 
-@router.get("/{name}", response_model=CollectionOut)
-async def describe_collection(name: str, container: ReadyContainerDep) -> CollectionOut:
-    return _out(await container.collections.describe(name))
-
-
-@router.delete("/{name}")
+@router.delete("/{name:path}")
 async def drop_collection(name: str, container: ReadyContainerDep) -> dict:
     await container.collections.drop(name)
     return {"deleted": name}
@@ -89,3 +85,9 @@ async def delete_documents(
 async def get_document(name: str, doc_id: str, container: ReadyContainerDep) -> DocumentOut:
     doc = await container.collections.get(name, doc_id)
     return DocumentOut(id=doc.id, text=doc.text, payload=doc.payload)
+
+
+# last: the documents routes above must match first
+@router.get("/{name:path}", response_model=CollectionOut)
+async def describe_collection(name: str, container: ReadyContainerDep) -> CollectionOut:
+    return _out(await container.collections.describe(name))
