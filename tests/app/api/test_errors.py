@@ -33,6 +33,15 @@ def test_wrong_method_is_405_json_with_allow(client):
     assert r.headers["allow"] == "POST"
 
 
+def test_405_allow_lists_every_method_served_on_the_path(tiny_models_dir, tmp_path):
+    settings = tiny_settings(tiny_models_dir, collections={"data_dir": tmp_path / "c"})
+    with TestClient(create_app(settings)) as c:
+        r = c.patch("/collections/some-name")
+        assert r.status_code == 405
+        assert _assert_contract(r, "/collections/some-name")["code"] == "method_not_allowed"
+        assert r.headers["allow"] == "DELETE, GET, PUT"  # three routes share the path
+
+
 def test_body_over_limit_is_413_json_by_length_and_while_streaming(tiny_models_dir):
     settings = tiny_settings(tiny_models_dir, limits={"max_body_bytes": 2048})
     with TestClient(create_app(settings)) as c:
