@@ -19,7 +19,7 @@ COPY app ./app
 COPY models ./models
 COPY scripts ./scripts
 RUN TORCH_INDEX_URL="${TORCH_INDEX_URL}" scripts/install.sh --venv /opt/build-venv --extras train \
- && PYTHON=/opt/build-venv/bin/python scripts/export-models.sh /opt/simserve/models \
+ && PYTHON=/opt/build-venv/bin/python SIMSERVE_EXPORT_ZOO=1 scripts/export-models.sh /opt/simserve/models \
  && scripts/install.sh --venv /opt/venv --extras serve
 
 # ---- runtime: serving dependencies only (no torch), non-root ----
@@ -41,7 +41,7 @@ ENV PATH=/opt/venv/bin:${PATH} \
     SIMSERVE_SERVER__HOST=0.0.0.0 \
     SIMSERVE_SERVER__PORT=8000 \
     SIMSERVE_MODELS__DIRS='["/var/lib/simserve/models","/opt/simserve/models"]' \
-    SIMSERVE_COLLECTIONS__DIR=/var/lib/simserve/collections
+    SIMSERVE_COLLECTIONS__DATA_DIR=/var/lib/simserve/collections
 WORKDIR /var/lib/simserve
 USER 10001:10001
 VOLUME ["/var/lib/simserve/models", "/var/lib/simserve/collections"]

@@ -62,7 +62,9 @@ async def build_container(settings: Settings, metrics: Metrics) -> Container:
         collections=collections,
         search=SearchService(collections, token_cache),
         similarity=SimilarityService(embeddings, settings.limits),
-        paraphrases=ParaphraseService(registry, embeddings, settings.generation, settings.models),
+        paraphrases=ParaphraseService(
+            registry, embeddings, settings.generation, settings.models, metrics
+        ),
     )
     if not registry.names():
         container.not_ready_reason = (

@@ -100,6 +100,13 @@ class CollectionSettings(BaseModel):
     )
     milvus_token: str = ""
     use_gpu: bool = Field(True, description="search on a GPU copy when faiss sees a GPU")
+    faiss_threads: int = Field(
+        1,
+        ge=0,
+        description="OpenMP threads for FAISS (0 = all cores). 1 by default: the encoder shares "
+        "the cores, and a 2-thread single-query search stalls on its barrier when one core "
+        "is busy (flat 20k x 384 measured 40 ms p50 vs 8 ms with 1 thread under load)",
+    )
     max_collections: int = Field(1000, ge=1)
     max_documents_per_request: int = Field(1024, ge=1)
     max_id_chars: int = Field(256, ge=1)

@@ -195,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         from tests.tiny_models import write_tiny_bert_source
 
         tmp = Path(tempfile.mkdtemp(prefix="simserve-crash-models-"))
-        export_model(write_tiny_bert_source(tmp / "src"), tmp / "models", args.model)
+        export_model(
+            write_tiny_bert_source(tmp / "src"), tmp / "models", args.model, pooling="mean"
+        )
         models_dir = tmp / "models"
     res = run_trials(models_dir, args.model, args.reps, args.ops, args.clients, seed=args.seed,
                      progress=True)  # fmt: skip

@@ -10,7 +10,8 @@ a logged reason; when nothing is left the run stops.
 Env: SIMSERVE_LOADTEST_PROFILE (mixed), SIMSERVE_LOADTEST_MODEL (server default),
 SIMSERVE_LOADTEST_SENTENCES (one sentence per line, or the first column of a TSV with a
 header; default loadtest/sentences.txt), SIMSERVE_LOADTEST_COLLECTION (loadtest),
-SIMSERVE_LOADTEST_DOCS (2000). The host comes from locust's --host (never hard-coded
+SIMSERVE_LOADTEST_DOCS (2000), SIMSERVE_LOADTEST_API_KEY (sent as a bearer token when the
+server has auth on). The host comes from locust's --host (never hard-coded
 here; locust defaults to http://127.0.0.1:8000 below).
 
 Run: locust -f loadtest/locustfile.py --headless -u 16 -r 16 -t 30s
@@ -30,34 +31,21 @@ from locust import FastHttpUser, constant, events, task
 from locust.runners import MasterRunner
 
 try:  # `python -m loadtest` / tests import the package; locust imports the file by path
-    from loadtest.probe import (
-        DEFAULT_HOST,
-        Availability,
-        discover,
-        load_sentences,
-        prepare_collection,
-    )
+    from loadtest import probe
 except ImportError:
-    from probe import DEFAULT_HOST, Availability, discover, load_sentences, prepare_collection
+    import probe
+
+DEFAULT_HOST = probe.DEFAULT_HOST
+PROFILES = probe.PROFILES
 
 log = logging.getLogger("simserve.loadtest")
-
-# Weights of the mixed profile: mostly single-sentence embedding (interactive FAQ matching),
-# some batch embedding (indexing jobs), searches with an occasional rerank, rare generation.
-PROFILES: dict[str, dict[str, int]] = {
-    "mixed": {"embed-1": 10, "embed-32": 2, "search": 5, "search-wrd": 1, "paraphrase": 1},
-    "embed-1": {"embed-1": 1},
-    "embed-32": {"embed-32": 1},
-    "search": {"search": 1},
-    "search-wrd": {"search-wrd": 1},
-    "paraphrase": {"paraphrase": 1},
-}
 
 PROFILE = os.environ.get("SIMSERVE_LOADTEST_PROFILE", "mixed")
 MODEL = os.environ.get("SIMSERVE_LOADTEST_MODEL") or None
 COLLECTION = os.environ.get("SIMSERVE_LOADTEST_COLLECTION", "loadtest")
 N_DOCS = int(os.environ.get("SIMSERVE_LOADTEST_DOCS", "2000"))
-SENTENCES = load_sentences(
+HEADERS = {"content-type": "application/json", **probe.auth_header()}
+SENTENCES = probe.load_sentences(
     Path(os.environ.get("SIMSERVE_LOADTEST_SENTENCES", Path(__file__).with_name("sentences.txt")))
 )
 if PROFILE not in PROFILES:
@@ -65,7 +53,7 @@ if PROFILE not in PROFILES:
         f"SIMSERVE_LOADTEST_PROFILE must be one of {sorted(PROFILES)}, got {PROFILE!r}"
     )
 
-_available: Availability | None = None
+_available: probe.Availability | None = None
 
 
 def _with_model(body: dict) -> dict:
@@ -76,7 +64,7 @@ def _post(user: FastHttpUser, path: str, body: dict, name: str) -> None:
     with user.client.post(
         path,
         data=json.dumps(body),
-        headers={"content-type": "application/json"},
+        headers=HEADERS,
         name=name,
         catch_response=True,
     ) as response:
@@ -135,10 +123,10 @@ TASKS = {
 def _install_tasks(environment) -> None:
     global _available
     host = environment.host or DEFAULT_HOST
-    _available = discover(host, MODEL, COLLECTION)
+    _available = probe.discover(host, MODEL)
     wanted = PROFILES[PROFILE]
     if any(name.startswith("search") for name in wanted) and _available.ok("search"):
-        reason = prepare_collection(host, COLLECTION, SENTENCES, N_DOCS, MODEL)
+        reason = probe.prepare_collection(host, COLLECTION, SENTENCES, N_DOCS, MODEL)
         if reason:
             _available = _available.without(["search", "search-wrd"], reason)
     tasks = []

@@ -7,12 +7,24 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_HOST = "http://127.0.0.1:8000"
+# Weights of the mixed profile: mostly single-sentence embedding (interactive FAQ matching),
+# some batch embedding (indexing jobs), searches with an occasional rerank, rare generation.
+PROFILES: dict[str, dict[str, int]] = {
+    "mixed": {"embed-1": 10, "embed-32": 2, "search": 5, "search-wrd": 1, "paraphrase": 1},
+    "embed-1": {"embed-1": 1},
+    "embed-32": {"embed-32": 1},
+    "search": {"search": 1},
+    "search-wrd": {"search-wrd": 1},
+    "paraphrase": {"paraphrase": 1},
+}
+
 ROUTES = {
     "embed-1": "/embed",
     "embed-32": "/embed",
@@ -38,6 +50,12 @@ class Availability:
         return Availability({**self.missing, **dict.fromkeys(scenarios, reason)})
 
 
+def auth_header() -> dict[str, str]:
+    """``Authorization: Bearer <key>`` from SIMSERVE_LOADTEST_API_KEY, or nothing."""
+    key = os.environ.get("SIMSERVE_LOADTEST_API_KEY", "")
+    return {"authorization": f"Bearer {key}"} if key else {}
+
+
 def load_sentences(path: Path) -> list[str]:
     """Sentences from a text file (one per line) or a TSV with a header (first column)."""
     text = path.read_text(encoding="utf-8")
@@ -59,7 +77,7 @@ def request(host: str, method: str, path: str, body: dict | None = None, timeout
         host.rstrip("/") + path,
         data=data,
         method=method,
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **auth_header()},
     )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310
@@ -88,7 +106,7 @@ def route_exists(host: str, path: str, paths: set[str] | None) -> bool:
     return not (status in (404, 405) and _error_code(payload) in (None, "not_found"))
 
 
-def discover(host: str, model: str | None = None, collection: str = "loadtest") -> Availability:
+def discover(host: str, model: str | None = None) -> Availability:
     """Probe the server: which scenarios can run and, for the others, why not."""
     status, spec = request(host, "GET", "/openapi.json")
     paths = set(spec.get("paths", {})) if status == 200 and isinstance(spec, dict) else None

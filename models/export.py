@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +21,10 @@ from app.engines.encoder import Encoder, EncodeRequest
 from app.engines.manifest import ModelKind, ModelManifest, OnnxSpec, PoolingMode, write_manifest
 from app.errors import InvalidInput, SimserveError
 from app.settings import BatcherSettings, ModelSettings
+from models.folders import check_new_name, make_staging_dir, replace_dir
 from models.onnx_graph import export_onnx, optimize_onnx
 from models.source import inspect_source
-from models.tokenizer_files import load_source_tokenizer
+from models.tokenizer_files import check_against_transformers, load_source_tokenizer
 from models.torch_graph import INPUT_NAMES, EncoderGraph, reference_pool
 
 log = logging.getLogger(__name__)
@@ -111,12 +111,7 @@ def export_model(
     Hugging Face folder declares no pooling, so it must be given. Raises InvalidInput for a
     bad source or arguments and ParityCheckFailed when |ONNX - torch| > atol.
     """
-    if not name or "/" in name or name.startswith("."):
-        raise InvalidInput(f"bad model name {name!r}")
-    target = Path(out_dir) / name
-    if target.exists() and not overwrite:
-        raise InvalidInput(f"{target} already exists (pass overwrite=True / --overwrite)")
-    steps = tqdm(total=5, desc=f"export {name}", unit="step", leave=False)
+    target = check_new_name(Path(out_dir), name, overwrite)
     info = inspect_source(source)
     mode = PoolingMode.parse(pooling) if pooling is not None else info.pooling
     if mode is None:
@@ -126,12 +121,14 @@ def export_model(
     config = model.config
     length = _resolve_max_length(max_length, info.max_length, config)
     graph = EncoderGraph(model, mode, use_token_types=_uses_token_types(model)).eval()
-    steps.update()
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir))
+    tmp = make_staging_dir(target)
+    steps = tqdm(total=4, desc=f"export {name}", unit="step", leave=False)
     try:
+        steps.set_postfix_str("tokenizer")
         tokenizer, lowercase = load_source_tokenizer(info)
+        tokenizer_check = check_against_transformers(info, tokenizer, parity_texts)
         tokenizer.save(str(tmp / "tokenizer.json"))
         steps.set_postfix_str("onnx export")
         output_names = export_onnx(graph, tmp / "raw.onnx", opset)
@@ -156,7 +153,7 @@ def export_model(
             normalize=_resolve_normalize(normalize, info.normalize),
             lowercase=lowercase,
             onnx=OnnxSpec(inputs=inputs, outputs=output_names, opset=opset),
-            source=dict(info.reference, transformer_fusion=fused),
+            source=dict(info.reference, transformer_fusion=fused, tokenizer_check=tokenizer_check),
         )
         manifest = write_manifest(tmp, manifest)
         steps.set_postfix_str("parity")
@@ -168,7 +165,7 @@ def export_model(
             raise ParityCheckFailed(f"{name}: ONNX vs torch max abs diff {diff:.3g} > {atol:g}")
         manifest = write_manifest(tmp, _with_source(manifest, parity_max_abs_diff=diff))
         steps.update()
-        _replace_dir(tmp, target)
+        replace_dir(tmp, target)
         steps.update()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -190,15 +187,3 @@ def _with_source(manifest: ModelManifest, **extra) -> ModelManifest:
     from dataclasses import replace
 
     return replace(manifest, source={**manifest.source, **extra})
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Rename tmp to target; an existing target is moved aside first and deleted after."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-    tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

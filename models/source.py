@@ -26,7 +26,7 @@ _ST_UNSUPPORTED_FLAGS = (
     "pooling_mode_weightedmean_tokens",
     "pooling_mode_lasttoken",
 )
-_HUB_PATTERNS = ["*.json", "*.txt", "*.safetensors", "*.model", "1_Pooling/*", "2_Normalize/*"]
+_HUB_PATTERNS = ["*.json", "*.txt", "*.model", "1_Pooling/*", "2_Normalize/*"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,15 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _st_pooling(config: dict[str, Any], path: Path) -> PoolingMode:
+    if "pooling_mode" in config:  # sentence-transformers >= 6: {"pooling_mode": "mean"}
+        mode = config["pooling_mode"]
+        modes = [mode] if isinstance(mode, str) else list(mode)
+        if modes in (["mean"], ["cls"]):
+            return PoolingMode(modes[0])
+        raise InvalidInput(
+            f"{path}: only cls or mean pooling is supported, found {mode!r}; "
+            "pass --pooling to override"
+        )
     unsupported = [f for f in _ST_UNSUPPORTED_FLAGS if config.get(f)]
     chosen = [mode for flag, mode in _ST_POOLING_FLAGS.items() if config.get(flag)]
     if unsupported or len(chosen) != 1:
@@ -75,6 +84,12 @@ def _inspect_st_dir(root: Path) -> SourceInfo:
                 cfg = _read_json(st_config)
                 max_length = cfg.get("max_seq_length")
                 lowercase = bool(cfg.get("do_lower_case", False))
+            tok_config = path / "tokenizer_config.json"
+            if max_length is None and tok_config.exists():
+                # sentence-transformers >= 6 keeps it as the tokenizer's model_max_length
+                declared = _read_json(tok_config).get("model_max_length")
+                if isinstance(declared, int) and declared < 100_000:
+                    max_length = declared
         elif kind == "Pooling":
             pooling = _st_pooling(_read_json(path / "config.json"), path)
         elif kind == "Normalize":
@@ -91,9 +106,16 @@ def _inspect_st_dir(root: Path) -> SourceInfo:
 
 def _download(hub_id: str) -> Path:
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import list_repo_files, snapshot_download
 
-        return Path(snapshot_download(hub_id, allow_patterns=_HUB_PATTERNS))
+        weights = ["*.safetensors", "pytorch_model*.bin"]  # offline: whatever the cache has
+        try:
+            # safetensors when the repo has them, else the PyTorch .bin (older Chinese BERTs)
+            if any(f.endswith(".safetensors") for f in list_repo_files(hub_id)):
+                weights = ["*.safetensors"]
+        except Exception:  # noqa: BLE001 - offline or unreachable: snapshot_download decides
+            pass
+        return Path(snapshot_download(hub_id, allow_patterns=_HUB_PATTERNS + weights))
     except Exception as exc:  # offline, unknown repo, auth: one clear message
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
         hint = " (HF_HUB_OFFLINE is set)" if offline else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tokenizers import Tokenizer, normalizers
 
+from app.errors import InvalidInput
 from models.source import SourceInfo
 from models.vocab_tokenizer import WordPieceOptions, build_wordpiece_tokenizer
 
@@ -31,3 +32,29 @@ def load_source_tokenizer(info: SourceInfo) -> tuple[Tokenizer, bool]:
         folder / "vocab.txt", options, extra_lowercase=info.st_lowercase
     )
     return tok, info.st_lowercase or options.do_lower_case
+
+
+def check_against_transformers(info: SourceInfo, tokenizer: Tokenizer, texts) -> str:
+    """Compare ids with the source's own transformers tokenizer; returns what was checked.
+
+    Raises InvalidInput on a mismatch, so a folder never serves ids the model was not
+    trained on. Skipped (returns "skipped: ...") when transformers cannot build one or
+    sentence-transformers lowercases on top of it.
+    """
+    if info.st_lowercase:
+        return "skipped: sentence-transformers lowercases before the tokenizer"
+    try:
+        from transformers import AutoTokenizer
+
+        reference = AutoTokenizer.from_pretrained(str(info.model_dir))
+    except Exception as exc:  # noqa: BLE001 - e.g. a custom tokenizer class
+        return f"skipped: transformers could not load it ({type(exc).__name__})"
+    for text in texts:
+        ours = tokenizer.encode(text).ids
+        theirs = list(reference(text)["input_ids"])
+        if ours != theirs:
+            raise InvalidInput(
+                f"tokenizer built for {info.model_dir} disagrees with transformers' on {text!r}: "
+                f"{ours[:12]} vs {theirs[:12]}"
+            )
+    return f"ids equal transformers' {type(reference).__name__}"

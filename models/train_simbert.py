@@ -88,6 +88,18 @@ def encode_batch(
     return out
 
 
+def length_batches(lengths: Sequence[int], batch: int, pool: int = 50) -> list[list[int]]:
+    """One epoch of batches: shuffle, sort pools of `pool` batches by length (less padding),
+    cut into batches, shuffle the batches. Uses the `random` module's seeded state."""
+    order = random.sample(range(len(lengths)), len(lengths))
+    out = []
+    for start in range(0, len(order), batch * pool):
+        chunk = sorted(order[start : start + batch * pool], key=lambda i: lengths[i])
+        out += [chunk[i : i + batch] for i in range(0, len(chunk), batch)]
+    random.shuffle(out)
+    return out
+
+
 def simbert_loss(
     model: UniLM, batch: dict[str, torch.Tensor], scale: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,14 +133,15 @@ def train(args: argparse.Namespace) -> Path:
     tokenizer.no_padding()
     tokenizer.no_truncation()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    order: list[int] = []
+    batches: list[list[int]] = []
+    lengths = [len(a) + len(b) for a, b in pairs]
     started = time.monotonic()
     model.train()
     bar = tqdm(range(args.steps), desc="train-simbert", unit="step")
     for step in bar:
-        if len(order) < args.batch_pairs:
-            order += random.sample(range(len(pairs)), len(pairs))
-        chosen, order = order[: args.batch_pairs], order[args.batch_pairs :]
+        if not batches:
+            batches = length_batches(lengths, args.batch_pairs)
+        chosen = batches.pop()
         batch = encode_batch(tokenizer, [pairs[i] for i in chosen], args.maxlen)
         seq2seq, similarity = simbert_loss(model, batch, args.scale)
         loss = seq2seq + similarity

@@ -137,10 +137,32 @@ def reference_problems(config: Mapping[str, Any]) -> list[ComposeProblem]:
     return problems
 
 
+def path_problems(config: Mapping[str, Any], base: Path) -> list[ComposeProblem]:
+    """Build contexts, Dockerfiles and relative bind-mount sources that do not exist
+    (paths resolve against ``base``, the compose file's folder, as compose does)."""
+    problems: list[ComposeProblem] = []
+    for name, service in (config.get("services") or {}).items():
+        where = f"services.{name}"
+        build = service.get("build")
+        if build is not None:
+            spec = {"context": build} if isinstance(build, str) else build
+            context = base / spec.get("context", ".")
+            dockerfile = spec.get("dockerfile", "Dockerfile")
+            if not context.is_dir():
+                problems.append(ComposeProblem(f"{where}.build", f"no context {context}"))
+            elif not (context / dockerfile).is_file():
+                problems.append(ComposeProblem(f"{where}.build", f"no {dockerfile} in {context}"))
+        for volume in service.get("volumes") or []:
+            source = volume.get("source", "") if isinstance(volume, dict) else volume.split(":")[0]
+            if source.startswith(".") and not (base / source).exists():
+                problems.append(ComposeProblem(f"{where}.volumes", f"no bind source {source}"))
+    return problems
+
+
 def check(path: Path = COMPOSE_FILE, env: Mapping[str, str] | None = None) -> list[ComposeProblem]:
-    """Schema and reference problems of the compose file; empty when it is valid."""
+    """Schema, reference and path problems of the compose file; empty when it is valid."""
     config = load(path, env)
-    return schema_problems(config) + reference_problems(config)
+    return schema_problems(config) + reference_problems(config) + path_problems(config, path.parent)
 
 
 def profiles(config: Mapping[str, Any]) -> set[str]:

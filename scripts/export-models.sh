@@ -4,7 +4,9 @@
 #
 # Usage: scripts/export-models.sh [OUT_DIR]        (default var/models)
 # Env: PYTHON (interpreter with the `train` extra; default python),
-#      SIMSERVE_EXPORT_INT8=0 to skip the int8 variant.
+#      SIMSERVE_EXPORT_INT8=0 to skip the int8 variant,
+#      SIMSERVE_EXPORT_ZOO=1 to also copy the committed model folders of models/zoo
+#      (the images do: their model search path does not include the source tree).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,3 +20,11 @@ mkdir -p "${out}"
 # Run from the project root so `python -m models` resolves without an install.
 cd "${root}"
 HF_HUB_OFFLINE=1 "${python}" "${args[@]}"
+if [[ "${SIMSERVE_EXPORT_ZOO:-0}" == "1" && -d models/zoo ]]; then
+  for folder in models/zoo/*/; do
+    [[ -f "${folder}manifest.json" ]] || continue
+    rm -rf "${out:?}/$(basename "${folder}")"
+    cp -r "${folder}" "${out}/"
+    echo "export-models.sh: copied ${folder} to ${out}"
+  done
+fi

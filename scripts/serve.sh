@@ -8,7 +8,7 @@ set -euo pipefail
 
 python="${PYTHON:-python}"
 # A collections directory that does not exist yet is created, so a fresh volume works.
-if [[ -n "${SIMSERVE_COLLECTIONS__DIR:-}" ]]; then
-  mkdir -p "${SIMSERVE_COLLECTIONS__DIR}"
+if [[ -n "${SIMSERVE_COLLECTIONS__DATA_DIR:-}" ]]; then
+  mkdir -p "${SIMSERVE_COLLECTIONS__DATA_DIR}"
 fi
 exec "${python}" -m app "$@"

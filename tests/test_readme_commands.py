@@ -49,7 +49,10 @@ def test_make_serve_from_a_clean_clone_serves_the_default_model(tmp_path):
     env = {**os.environ, "SIMSERVE_SERVER__LOG_LEVEL": "warning"}
     proc = subprocess.Popen(
         ["make", "-o", f"{venv}/.installed", "serve", f"VENV={venv}", f"PORT={port}"],
-        cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=clone,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:

@@ -101,3 +101,17 @@ SIMBERT_CONFIG = {
     "type_vocab_size": 2,
     "vocab_size": 13685,
 }
+
+
+def chinese_bert_vocab(size: int = SIMBERT_CONFIG["vocab_size"]) -> list[str]:
+    """A Chinese-BERT-shaped vocab: [PAD], [unused1..99], [UNK]=100, [CLS]=101, [SEP]=102,
+    [MASK]=103, punctuation, digits, Latin pieces, common CJK, then U+4E00... up to `size`.
+    """
+    tokens = ["[PAD]"] + [f"[unused{i}]" for i in range(1, 100)]
+    tokens += ["[UNK]", "[CLS]", "[SEP]", "[MASK]"] + PUNCT + DIGITS + LATIN + WORDS + PIECES + CJK
+    tokens = list(dict.fromkeys(tokens))
+    code = 0x4E00
+    while len(tokens) < size:
+        tokens.append(chr(code))
+        code += 1
+    return tokens[:size]

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from app import errors as e
 
@@ -157,14 +158,30 @@ async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else "request failed"
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no route {request.method} {request.url.path}"
-    if exc.status_code == 405 and detail == "Method Not Allowed":
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
         detail = f"method {request.method} is not allowed on {request.url.path}"
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     if exc.status_code >= 500:  # never echo internals
         log.error("HTTP %d on %s: %s", exc.status_code, request.url.path, detail)
         detail = "internal server error"
-    return error_response(
-        request, exc.status_code, code, detail, headers=dict(exc.headers or {}) or None
-    )
+    return error_response(request, exc.status_code, code, detail, headers=headers or None)
+
+
+ALLOW_CANDIDATES = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method served on this path (Starlette names only the first matching route's)."""
+    allowed = [
+        method
+        for method in ALLOW_CANDIDATES
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -142,6 +142,7 @@ def write_manifest(folder: Path, manifest: ModelManifest) -> ModelManifest:
     manifest = manifest.with_files_hashed(folder)
     payload = json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n"
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest.", suffix=".tmp")
+    os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the server may run as another user
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(payload)
         handle.flush()

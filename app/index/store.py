@@ -20,7 +20,7 @@ from app.errors import CollectionNotFound, Conflict, InvalidInput, Unavailable, 
 from app.index.atomic import fsync_dir, remove_stale_temps
 from app.index.base import Backend, VectorIndex
 from app.index.collection import DOCSTORE_FILE, Collection, CollectionConfig
-from app.index.faiss_index import FaissIndex
+from app.index.faiss_index import FaissIndex, configure_faiss
 from app.settings import CollectionSettings
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class CollectionStore:
         self._collections: dict[str, Collection] = {}
         self._lock = threading.RLock()
         self._milvus: Any = None
+        configure_faiss(settings.faiss_threads)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def open_all(self) -> None:

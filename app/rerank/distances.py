@@ -15,6 +15,7 @@ they can prune rerank candidates that cannot reach the top k (see `app.rerank.re
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import NamedTuple
 
 import numpy as np
 import ot
@@ -52,17 +53,54 @@ def _check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a64, b64
 
 
-def _norm_weights(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(norms (n,), weights (n,) summing to 1) for WRD; raises if every vector is zero."""
-    norms = np.linalg.norm(x, axis=1)
+class Prepared(NamedTuple):
+    """One sentence's token vectors, validated once and ready for repeated OT distances.
+
+    vectors : (n, d) float64
+    unit : (n, d) float64 rows scaled to unit norm (zero rows stay zero)
+    wrd_weights : (n,) float64 norm-proportional mass summing to 1, or None if all zero
+    """
+
+    vectors: np.ndarray
+    unit: np.ndarray
+    wrd_weights: np.ndarray | None
+
+
+def prepare(x: np.ndarray, name: str = "x") -> Prepared:
+    """Validate (n, d) token vectors once; see `Prepared`."""
+    x64 = check_tokens(name, x)
+    norms = np.linalg.norm(x64, axis=1)
+    unit = np.divide(x64, norms[:, None], out=np.zeros_like(x64), where=norms[:, None] > 0)
     total = norms.sum()
-    if total <= 0:
-        raise ValueError(f"{name}: every token vector is zero; WRD weights are undefined")
-    return norms, norms / total
+    return Prepared(x64, unit, norms / total if total > 0 else None)
+
+
+def _same_dim(a: Prepared, b: Prepared) -> None:
+    if a.vectors.shape[1] != b.vectors.shape[1]:
+        raise ValueError(
+            f"token dimensions differ: a has {a.vectors.shape[1]}, b has {b.vectors.shape[1]}"
+        )
 
 
 def _emd(p: np.ndarray, q: np.ndarray, cost: np.ndarray) -> float:
-    return float(ot.emd2(p, q, np.ascontiguousarray(cost, dtype=np.float64)))
+    # marginals are normalised here, so POT's marginal check (half the call's time) is skipped
+    return float(ot.emd2(p, q, np.ascontiguousarray(cost), check_marginals=False))
+
+
+def wmd_prepared(a: Prepared, b: Prepared) -> float:
+    """`wmd_distance` on prepared sentences (the rerank inner loop)."""
+    _same_dim(a, b)
+    n, m = len(a.vectors), len(b.vectors)
+    cost = cdist(a.vectors, b.vectors, metric="euclidean")
+    return _emd(np.full(n, 1.0 / n), np.full(m, 1.0 / m), cost)
+
+
+def wrd_prepared(a: Prepared, b: Prepared) -> float:
+    """`wrd_distance` on prepared sentences (the rerank inner loop)."""
+    _same_dim(a, b)
+    if a.wrd_weights is None or b.wrd_weights is None:
+        raise ValueError("every token vector of a sentence is zero; WRD weights are undefined")
+    return _emd(a.wrd_weights, b.wrd_weights, np.clip(1.0 - a.unit @ b.unit.T, 0.0, 2.0))
 
 
 def wmd_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -80,10 +118,7 @@ def wmd_distance(a: np.ndarray, b: np.ndarray) -> float:
     float
         WMD >= 0; 0 when both sentences have the same multiset of token vectors.
     """
-    a64, b64 = _check_pair(a, b)
-    p = np.full(a64.shape[0], 1.0 / a64.shape[0])
-    q = np.full(b64.shape[0], 1.0 / b64.shape[0])
-    return _emd(p, q, cdist(a64, b64, metric="euclidean"))
+    return wmd_prepared(prepare(a, "a"), prepare(b, "b"))
 
 
 def wrd_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -91,12 +126,9 @@ def wrd_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     Zero vectors count as orthogonal to everything (cost 1); they carry no WRD mass anyway.
     """
-    a64, b64 = _check_pair(a, b)
-    na = np.linalg.norm(a64, axis=1, keepdims=True)
-    nb = np.linalg.norm(b64, axis=1, keepdims=True)
-    ua = np.divide(a64, na, out=np.zeros_like(a64), where=na > 0)
-    ub = np.divide(b64, nb, out=np.zeros_like(b64), where=nb > 0)
-    return np.clip(1.0 - ua @ ub.T, 0.0, 2.0)
+    pa, pb = prepare(a, "a"), prepare(b, "b")
+    _same_dim(pa, pb)
+    return np.clip(1.0 - pa.unit @ pb.unit.T, 0.0, 2.0)
 
 
 def wrd_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -114,10 +146,7 @@ def wrd_distance(a: np.ndarray, b: np.ndarray) -> float:
     float
         WRD in [0, 2]; invariant to scaling either sentence's vectors by one positive factor.
     """
-    a64, b64 = _check_pair(a, b)
-    _, p = _norm_weights("a", a64)
-    _, q = _norm_weights("b", b64)
-    return _emd(p, q, wrd_cost(a64, b64))
+    return wrd_prepared(prepare(a, "a"), prepare(b, "b"))
 
 
 def wmd_centroid(x: np.ndarray) -> np.ndarray:
@@ -126,10 +155,12 @@ def wmd_centroid(x: np.ndarray) -> np.ndarray:
 
 
 def wrd_centroid(x: np.ndarray) -> np.ndarray:
-    """(d,) float64 ``sum_i w_i / sum_i ||w_i||``: the WRD lower-bound summary of a sentence."""
-    x64 = check_tokens("x", x)
-    norms, _ = _norm_weights("x", x64)
-    return x64.sum(axis=0) / norms.sum()
+    """(d,) float64 ``sum_i w_i / sum_i ||w_i||``: the WRD lower-bound summary of a sentence.
+    (Equal to the WRD-weighted mean of the unit vectors.)"""
+    p = prepare(x)
+    if p.wrd_weights is None:
+        raise ValueError("x: every token vector is zero; WRD weights are undefined")
+    return p.wrd_weights @ p.unit
 
 
 def wmd_lower_bound(a: np.ndarray, b: np.ndarray) -> float:
@@ -149,9 +180,11 @@ def wrd_lower_bound(a: np.ndarray, b: np.ndarray) -> float:
     return float(diff @ diff) / 2.0
 
 
-def distance(method: RerankMethod, a: np.ndarray, b: np.ndarray) -> float:
-    """WMD or WRD between two (n, d) / (m, d) token-vector arrays."""
-    return wmd_distance(a, b) if method is RerankMethod.WMD else wrd_distance(a, b)
+def distance(method: RerankMethod, a: np.ndarray | Prepared, b: np.ndarray | Prepared) -> float:
+    """WMD or WRD between two (n, d) / (m, d) token-vector arrays (or `Prepared` ones)."""
+    pa = a if isinstance(a, Prepared) else prepare(a, "a")
+    pb = b if isinstance(b, Prepared) else prepare(b, "b")
+    return wmd_prepared(pa, pb) if method is RerankMethod.WMD else wrd_prepared(pa, pb)
 
 
 def to_similarity(method: RerankMethod, dist: float | np.ndarray) -> float | np.ndarray:

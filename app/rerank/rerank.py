@@ -16,8 +16,8 @@ import numpy as np
 
 from app.rerank.distances import (
     RerankMethod,
-    check_tokens,
     distance,
+    prepare,
     to_similarity,
     wmd_centroid,
     wrd_centroid,
@@ -88,7 +88,7 @@ def rerank(
         Ties are broken by the candidate's position (stable).
     """
     method = RerankMethod.parse(method)
-    check_tokens("query", query)
+    query_p = prepare(query, "query")
     n = len(candidates)
     k = n if top_k is None else top_k
     if k < 0:
@@ -109,7 +109,7 @@ def rerank(
         idx = int(idx)
         if bounds is not None and len(heap) == k and -heap[0][0] <= bounds[idx]:
             break
-        d = distance(method, query, candidates[idx])
+        d = distance(method, query_p, prepare(candidates[idx], f"candidates[{idx}]"))
         n_exact += 1
         item = (-d, -idx)
         if len(heap) < k:

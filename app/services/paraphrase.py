@@ -29,6 +29,7 @@ from app.errors import (
 from app.generation.decoder import DecodeMode, Generated, SamplingParams, UniLMDecoder
 from app.generation.spec import GeneratorSpec
 from app.generation.text import tidy, unique_candidates
+from app.metrics import Metrics
 from app.services.embedding import EmbeddingService
 from app.settings import GenerationSettings, ModelSettings
 
@@ -77,7 +78,9 @@ class ParaphraseService:
         embeddings: EmbeddingService,
         settings: GenerationSettings,
         models: ModelSettings,
+        metrics: Metrics | None = None,
     ):
+        self.metrics = metrics
         self.registry = registry
         self.embeddings = embeddings
         self.settings = settings
@@ -225,11 +228,15 @@ class ParaphraseService:
                 param="max_length",
             )
         seed = secrets.randbelow(2**63) if seed is None else seed
+        started = time.perf_counter()
         generated = await self._decode(gen, prompt, params, np.random.default_rng(seed), deadline)
+        self._observe(gen.served.name, "generate", started)
         tok = gen.served.encoder.tokenizer
         texts = [tidy(tok.decode(s.tolist())) for s in generated.sequences]
         candidates = unique_candidates(texts, exclude=[text, tok.decode(prompt.tolist())])
+        started = time.perf_counter()
         ranked = await self._rank(gen.served.name, text, candidates)
+        self._observe(gen.served.name, "rerank", started)
         return ParaphraseResult(
             model=gen.served.name,
             paraphrases=ranked[:k],
@@ -242,6 +249,10 @@ class ParaphraseService:
                 seed=seed,
             ),
         )
+
+    def _observe(self, model: str, stage: str, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.stage_seconds.labels(model, stage).observe(time.perf_counter() - started)
 
     async def _rank(self, model: str, text: str, candidates: list[str]) -> list[Paraphrase]:
         """Cosine of each candidate to the input by the same model's encoder, descending."""

@@ -82,7 +82,9 @@ class SearchService:
         for i, q in enumerate(queries):
             check_text(q, f"queries[{i}]", self.limits)
         if not 1 <= top_k <= self.settings.max_top_k:
-            raise ValidationFailed(f"top_k must be in [1, {self.settings.max_top_k}]", "top_k")
+            raise ValidationFailed(
+                f"top_k must be in [1, {self.settings.max_top_k}]", param="top_k"
+            )
         fetch = top_k
         if rerank_options is not None:
             fetch = rerank_options.candidates

@@ -42,6 +42,17 @@ def test_references_catch_dangling_names(config: dict) -> None:
     assert ("services.api-cpu.networks", "undeclared network 'elsewhere'") in messages
 
 
+def test_paths_resolve_against_the_compose_folder(config: dict, tmp_path) -> None:
+    assert compose_check.path_problems(config, compose_check.COMPOSE_FILE.parent) == []
+    problems = compose_check.path_problems(config, tmp_path / "elsewhere")
+    wheres = {p.where for p in problems}
+    assert {"services.api.build", "services.locust-master.volumes"} <= wheres
+    broken = copy.deepcopy(config)
+    broken["services"]["api"]["build"]["dockerfile"] = "docker/Dockerfile.nope"
+    (problem,) = compose_check.path_problems(broken, compose_check.COMPOSE_FILE.parent)
+    assert problem.where == "services.api.build" and "Dockerfile.nope" in problem.message
+
+
 def test_depends_on_a_service_outside_the_profile_is_caught(config: dict) -> None:
     broken = copy.deepcopy(config)
     broken["services"]["api-cpu"]["depends_on"] = {"milvus": {"condition": "service_healthy"}}
@@ -92,7 +103,7 @@ def test_api_variants_are_production_shaped(config: dict, name: str) -> None:
 
 def test_milvus_profile_points_the_api_at_milvus(config: dict) -> None:
     env = config["services"]["api-milvus"]["environment"]
-    assert env["SIMSERVE_COLLECTIONS__BACKEND"] == "milvus"
+    assert env["SIMSERVE_COLLECTIONS__DEFAULT_BACKEND"] == "milvus"
     assert env["SIMSERVE_COLLECTIONS__MILVUS_URI"] == "http://milvus:19530"
     assert config["services"]["api-milvus"]["depends_on"]["milvus"] == {
         "condition": "service_healthy"

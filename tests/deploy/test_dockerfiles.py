@@ -69,7 +69,7 @@ def test_runtime_stage(path) -> None:
 def test_cpu_image_exports_with_train_and_serves_without() -> None:
     build = "\n".join(stages(ROOT / "Dockerfile")["build"])
     assert "scripts/install.sh --venv /opt/build-venv --extras train" in build
-    assert "scripts/export-models.sh /opt/simserve/models" in build
+    assert "SIMSERVE_EXPORT_ZOO=1 scripts/export-models.sh /opt/simserve/models" in build
     assert "scripts/install.sh --venv /opt/venv --extras serve" in build
 
 
@@ -80,14 +80,16 @@ def test_gpu_image_uses_cuda_and_gpu_extra() -> None:
     assert "SIMSERVE_MODELS__DEVICE=cuda" in text
 
 
-def test_every_copied_path_exists() -> None:
+def test_every_copied_path_exists_and_is_in_the_build_context() -> None:
+    ignore = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert ignore[ignore.index("**") + 1 :][:1], ".dockerignore re-includes what the images need"
     for path in check_deploy.DOCKERFILES:
         for line in re.sub(r"\\\n", " ", path.read_text(encoding="utf-8")).splitlines():
             if line.startswith("COPY") and "--from=" not in line:
                 for src in line.split()[1:-1]:
-                    if src in {"README.md"}:
-                        continue  # written by the backbone; pyproject's readme needs it
                     assert (ROOT / src).exists(), f"{path.name}: COPY {src} does not exist"
+                    top = src.split("/")[0]
+                    assert f"!{top}" in ignore or f"!{top}/" in ignore, f".dockerignore drops {src}"
 
 
 def test_scripts_are_shellcheck_clean() -> None:

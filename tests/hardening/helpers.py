@@ -12,9 +12,32 @@ RO_KEY = "ro-key-0123456789abcdef"
 TINY_ENV = {"SIMSERVE_MODELS__DEFAULT": "tiny", "SIMSERVE_MODELS__INTRA_OP_THREADS": "1"}
 
 
-def start_server(models_dir: Path, log_path: Path | None = None, **env: str) -> LiveServer:
+def start_server(
+    models_dir: Path | list[Path], log_path: Path | None = None, **env: str
+) -> LiveServer:
     """Start `python -m app` on the tiny models with extra `SIMSERVE_*` env settings."""
-    return LiveServer([models_dir], env={**TINY_ENV, **env}).start(log_path=log_path)
+    dirs = models_dir if isinstance(models_dir, list) else [models_dir]
+    return LiveServer(dirs, env={**TINY_ENV, **env}).start(log_path=log_path)
+
+
+def collections_env(root: Path) -> dict[str, str]:
+    """Collections in a temp folder, exact (flat) FAISS indexes on the CPU."""
+    return {
+        "SIMSERVE_COLLECTIONS__DATA_DIR": str(root / "collections"),
+        "SIMSERVE_COLLECTIONS__DEFAULT_INDEX": "flat",
+        "SIMSERVE_COLLECTIONS__USE_GPU": "false",
+    }
+
+
+def generator_dir(root: Path) -> Path | None:
+    """A models dir with a tiny random SimBERT generator (`tiny-simbert`); None without torch."""
+    try:
+        from tests.app.generation.tiny_simbert import build_tiny_simbert
+
+        build_tiny_simbert(root / "generators")
+    except ImportError:
+        return None
+    return root / "generators"
 
 
 def contract_problem(path: str, status: int, headers, body: object) -> str | None:

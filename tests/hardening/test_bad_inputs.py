@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 
-from tests.hardening.helpers import contract_problem, start_server
+from tests.hardening.helpers import collections_env, contract_problem, start_server
 
 JSON = {"content-type": "application/json"}
 COLL = "catalogue"
@@ -38,7 +38,7 @@ def _nested(depth: int) -> bytes:
     return b'{"texts": ' + b"[" * depth + b'"x"' + b"]" * depth + b"}"
 
 
-E, V1 = "/embed", "/v1/embeddings"
+E, V1, P = "/embed", "/v1/embeddings", "/paraphrase"
 DOCS = f"/collections/{COLL}/documents"
 CASES = [
     # -- /embed: shape and types
@@ -94,7 +94,7 @@ CASES = [
     Bad("encoded dot-dot", "GET", "/%2e%2e/%2e%2e/etc/passwd", None, 404, "not_found"),
     # -- collections (skipped until the retrieval routes are on main)
     Bad("collection name with dots", "PUT", "/collections/..", {}, 404),
-    Bad("collection name with %2F", "PUT", "/collections/a%2F..%2Fb", {}, 400, "invalid_input", "name"),
+    Bad("collection name with %2F", "PUT", "/collections/a%2F..%2Fb", {"model": "tiny"}, 404, "not_found"),  # decoded before routing: matches no route
     Bad("collection name dotted", "PUT", "/collections/a.b", {}, 400, "invalid_input", "name"),
     Bad("collection name 65 chars", "PUT", "/collections/" + "a" * 65, {}, 400, "invalid_input", "name"),
     Bad("collection unknown model", "PUT", "/collections/newc", {"model": "nope"}, 404, "model_not_found"),
@@ -127,22 +127,37 @@ CASES = [
     Bad("similarity bad method", "POST", "/similarity", {"pairs": [["a", "b"]], "method": "l2"}, 422, None, "method"),
     Bad("similarity 10^5 pairs", "POST", "/similarity", {"pairs": [["a", "b"]] * 100_000}, 413, "payload_too_large"),
     Bad("similarity empty sentence", "POST", "/similarity", {"source": "a", "sentences": [""]}, 400, "invalid_input"),
+    # -- /paraphrase (bounded work per request; out-of-range counts are 413 by the service)
+    Bad("paraphrase no text", "POST", P, {"n": 4}, 422, "validation_error", "text"),
+    Bad("paraphrase empty text", "POST", P, {"text": " "}, 400, "invalid_input", "text"),
+    Bad("paraphrase text too long", "POST", P, {"text": "word " * 2000}, 413, "payload_too_large", "text"),
+    Bad("paraphrase n negative", "POST", P, {"text": "hi", "n": -1}, 413, "payload_too_large", "n"),
+    Bad("paraphrase n enormous", "POST", P, {"text": "hi", "n": 10**9}, 413, "payload_too_large", "n"),
+    Bad("paraphrase k zero", "POST", P, {"text": "hi", "k": 0}, 413, "payload_too_large", "k"),
+    Bad("paraphrase k enormous", "POST", P, {"text": "hi", "k": 10**6}, 413, "payload_too_large", "k"),
+    Bad("paraphrase max_length negative", "POST", P, {"text": "hi", "max_length": -5}, 413, "payload_too_large", "max_length"),
+    Bad("paraphrase max_length enormous", "POST", P, {"text": "hi", "max_length": 10**6}, 413, "payload_too_large", "max_length"),
+    Bad("paraphrase top_k negative", "POST", P, {"text": "hi", "top_k": -3}, 422, "validation_error", "top_k"),
+    Bad("paraphrase top_p above 1", "POST", P, {"text": "hi", "top_p": 2.0}, 422, "validation_error", "top_p"),
+    Bad("paraphrase temperature zero", "POST", P, {"text": "hi", "temperature": 0}, 422, "validation_error", "temperature"),
+    Bad("paraphrase temperature NaN", "POST", P, b'{"text": "hi", "temperature": NaN}', 400, "invalid_json"),
+    Bad("paraphrase seed 2^70", "POST", P, {"text": "hi", "seed": 2**70}, 422, "validation_error", "seed"),
+    Bad("paraphrase with an encoder", "POST", P, {"text": "hi", "model": "tiny"}, 422, "validation_error", "model"),
+    Bad("paraphrase unknown model", "POST", P, {"text": "hi", "model": "nope"}, 404, "model_not_found"),
+    Bad("paraphrase unknown field", "POST", P, {"text": "hi", "beams": 4}, 422, "validation_error", "beams"),
 ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def server(tiny_models_dir, tmp_path_factory) -> Iterator:
+def server(all_models_dirs, tmp_path_factory) -> Iterator:
     root = tmp_path_factory.mktemp("catalogue")
-    srv = start_server(
-        tiny_models_dir,
-        log_path=root / "server.log",
-        SIMSERVE_COLLECTIONS__DATA_DIR=str(root / "collections"),
-        SIMSERVE_COLLECTIONS__DEFAULT_INDEX="flat",
-        SIMSERVE_COLLECTIONS__USE_GPU="false",
-    )
+    srv = start_server(all_models_dirs, log_path=root / "server.log", **collections_env(root))
     try:
         with httpx.Client(base_url=srv.url, timeout=60) as http:
             paths = set(http.get("/openapi.json").json()["paths"])
+            kinds = {m["kind"] for m in http.get("/models").json()["models"]}
+            if "simbert" not in kinds:
+                paths.discard("/paraphrase")  # no generator (no torch to build the tiny one)
             if "/collections/{name}" in paths:
                 assert http.put(f"/collections/{COLL}", json={}).status_code in (200, 201)
                 r = http.post(DOCS, json={"documents": [{"id": DOC, "text": "a stored text"}]})

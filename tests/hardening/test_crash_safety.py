@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from benchmarks.crash import run_trials
-from tests.hardening.helpers import start_server
+from tests.hardening.helpers import collections_env, start_server
 
 
-def _has_collections(models_dir) -> bool:
-    server = start_server(models_dir)
+def _has_collections(models_dir, root) -> bool:
+    server = start_server(models_dir, **collections_env(root))
     try:
         return "/collections/{name}" in httpx.get(f"{server.url}/openapi.json").json()["paths"]
     finally:
@@ -22,7 +22,7 @@ def _has_collections(models_dir) -> bool:
 
 
 def test_sigkill_during_writes_loses_no_acknowledged_write(tiny_models_dir, tmp_path):
-    if not _has_collections(tiny_models_dir):
+    if not _has_collections(tiny_models_dir, tmp_path / "probe"):
         pytest.skip("collections are not served by this build")
     results = run_trials(tiny_models_dir, "tiny", reps=3, ops=300, seed=1, workdir=tmp_path)
     assert len(results) == 3

@@ -1,7 +1,8 @@
 """Graceful drain on SIGTERM and freeing of abandoned work, on a real uvicorn server.
 
-The batcher is told to wait 1.5 s for batch-mates, so requests provably sit queued (not
-yet computed) when the signal or the disconnect happens.
+The batcher is told to wait seconds for batch-mates (4 s; 8 s for the drain burst), so
+requests provably sit queued (not yet computed) when the signal or the disconnect
+happens, even on a loaded shared machine.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import time
 import httpx
 import pytest
 
-from tests.hardening.helpers import start_server
+from tests.hardening.helpers import collections_env, start_server
 
+WAIT_S = 4.0
 SLOW_BATCHER = {
-    "SIMSERVE_BATCHER__MAX_WAIT_MS": "1500",
+    "SIMSERVE_BATCHER__MAX_WAIT_MS": str(int(WAIT_S * 1000)),
     "SIMSERVE_BATCHER__MAX_BATCH_SIZE": "100000",
     "SIMSERVE_BATCHER__MAX_BATCH_TOKENS": "1000000",
 }
@@ -29,7 +31,7 @@ def metric(url: str, name: str) -> float:
     return 0.0
 
 
-def wait_for(predicate, timeout: float = 20.0) -> None:
+def wait_for(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -40,17 +42,29 @@ def wait_for(predicate, timeout: float = 20.0) -> None:
 def test_sigterm_during_a_burst_answers_every_accepted_request_and_exits_0(
     tiny_models_dir, tmp_path
 ):
-    server = start_server(
-        tiny_models_dir, log_path=tmp_path / "server.log", SIMSERVE_LIFECYCLE__DRAIN_TIMEOUT_S="20",
+    env = {
         **SLOW_BATCHER,
-    )  # fmt: skip
-    n = 24
+        **collections_env(tmp_path),
+        "SIMSERVE_BATCHER__MAX_WAIT_MS": "8000",  # the whole burst lands in one wait
+        "SIMSERVE_LIFECYCLE__DRAIN_TIMEOUT_S": "30",
+    }
+    log = tmp_path / "server.log"
+    server = start_server(tiny_models_dir, log_path=log, **env)
+    assert httpx.put(f"{server.url}/collections/drain", json={}, timeout=30).status_code == 201
+    n_embed, n_write = 24, 8
+    n = n_embed + n_write
     results: list[tuple[int, float] | Exception] = [None] * n  # type: ignore[list-item]
 
     def one(i: int) -> None:
         try:
             with httpx.Client(base_url=server.url, timeout=30) as c:
-                r = c.post("/embed", json={"texts": [f"request {i} text {j}" for j in range(4)]})
+                if i < n_embed:
+                    r = c.post(
+                        "/embed", json={"texts": [f"request {i} text {j}" for j in range(4)]}
+                    )
+                else:
+                    doc = {"id": f"d{i}", "text": f"written during the drain {i}"}
+                    r = c.post("/collections/drain/documents", json={"documents": [doc]})
                 results[i] = (r.status_code, time.monotonic())
         except Exception as exc:  # recorded and asserted on below
             results[i] = exc
@@ -75,13 +89,23 @@ def test_sigterm_during_a_burst_answers_every_accepted_request_and_exits_0(
         code = server.proc.wait(60)
     finally:
         server.kill()
-    assert code == 0, (tmp_path / "server.log").read_text()[-3000:]
+    assert code == 0, log.read_text()[-3000:]
     assert all(isinstance(r, tuple) for r in results), results
     assert [status for status, _ in results] == [200] * n
     assert all(done > signalled for _, done in results)  # they were in flight at SIGTERM
     assert all(r is None or r.status_code == 503 for r in late)
-    log = (tmp_path / "server.log").read_text()
-    assert "Traceback" not in log
+    assert "Traceback" not in log.read_text()
+    # the collection was checkpointed on the way out, and every acknowledged write is there
+    assert (tmp_path / "collections" / "drain" / "index.npz").exists()
+    again = start_server(tiny_models_dir, log_path=log, **env)
+    try:
+        with httpx.Client(base_url=again.url, timeout=30) as c:
+            assert c.get("/collections/drain").json()["size"] == n_write
+            for i in range(n_embed, n):
+                r = c.get(f"/collections/drain/documents/d{i}")
+                assert r.status_code == 200 and r.json()["text"].endswith(str(i))
+    finally:
+        again.stop()
 
 
 def _raw_post(port: int, body: bytes) -> socket.socket:
@@ -96,9 +120,11 @@ def _raw_post(port: int, body: bytes) -> socket.socket:
 
 @pytest.fixture(scope="module")
 def slow_server(tiny_models_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("slow")
     server = start_server(
         tiny_models_dir,
-        log_path=tmp_path_factory.mktemp("logs") / "server.log",
+        log_path=root / "server.log",
+        **collections_env(root),
         SIMSERVE_BATCHER__QUEUE_SIZE="8",
         SIMSERVE_LIFECYCLE__MAX_CONCURRENT_REQUESTS="3",
         **SLOW_BATCHER,
@@ -115,9 +141,9 @@ def test_client_disconnect_cancels_its_queued_work(slow_server):
     gone = metric(url, "simserve_client_disconnects_total")
     sock = _raw_post(slow_server.port, b'{"texts": ["abandoned one", "abandoned two"]}')
     wait_for(lambda: metric(url, "simserve_requests_in_progress") == 1)
-    sock.close()  # long before the batcher's 1.5 s wait is over
+    sock.close()  # long before the batcher's wait is over
     wait_for(lambda: metric(url, "simserve_client_disconnects_total") == gone + 1)
-    time.sleep(2.0)  # past the batcher's wait: the texts were dropped, not computed
+    time.sleep(WAIT_S + 0.5)  # past the batcher's wait: the texts were dropped, not computed
     assert metric(url, 'simserve_batch_size_count{model="tiny"}') == batches
     assert metric(url, "simserve_requests_in_progress") == 0
     r = httpx.post(f"{url}/embed", json={"texts": ["still serving"]}, timeout=10)

@@ -16,6 +16,7 @@ from app.errors import InvalidInput
 from app.settings import BatcherSettings, ModelSettings
 from models import export as export_module
 from models.export import ParityCheckFailed, export_model
+from models.vocab_tokenizer import WordPieceOptions, build_wordpiece_tokenizer
 from tests.conftest import TINY_POOLINGS
 
 TEXTS = [
@@ -138,3 +139,17 @@ def test_missing_source_and_offline_hub_give_clear_errors(tmp_path, monkeypatch)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(InvalidInput, match="could not be fetched from the Hugging Face hub"):
         export_model("someone/not-cached-model-xyz", tmp_path, "x", pooling="mean")
+
+
+def test_tokenizer_checked_against_transformers(
+    tiny_models_dir, tiny_source_dir, tmp_path, monkeypatch
+):
+    manifest = read_manifest(tiny_models_dir / "tiny")
+    assert manifest.source["tokenizer_check"] == "ids equal transformers' BertTokenizer"
+    # a cased tokenizer for an uncased model (the source has no tokenizer_config, so
+    # BertTokenizer's default do_lower_case=True applies) is refused before anything is written
+    cased = build_wordpiece_tokenizer(tiny_source_dir / "vocab.txt", WordPieceOptions(False))
+    monkeypatch.setattr(export_module, "load_source_tokenizer", lambda info: (cased, False))
+    with pytest.raises(InvalidInput, match="disagrees with transformers'"):
+        export_model(tiny_source_dir, tmp_path, "cased", pooling="mean")
+    assert list(tmp_path.iterdir()) == []

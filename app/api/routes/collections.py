@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from app.api.auth import WriteAccess
 from app.api.deps import ReadyContainerDep
 from app.api.schemas.collections import (
     CollectionCreate,
@@ -31,7 +32,14 @@ def _out(info: CollectionInfo) -> CollectionOut:
     )
 
 
-@router.put("/{name}", response_model=CollectionOut, status_code=200)
+# plain {name} (not :path): PUT/DELETE on sub-resources stay 405, and an encoded slash
+# (a%2F..%2Fb) is decoded before routing, so it matches no route (404), never a name
+@router.put(
+    "/{name}",
+    response_model=CollectionOut,
+    status_code=200,
+    responses={201: {"model": CollectionOut, "description": "Created"}},
+)
 async def create_collection(
     name: str, body: CollectionCreate, container: ReadyContainerDep, response: Response
 ) -> CollectionOut:
@@ -51,18 +59,13 @@ async def list_collections(container: ReadyContainerDep) -> CollectionList:
     return CollectionList(collections=[_out(i) for i in await container.collections.list()])
 
 
-@router.get("/{name}", response_model=CollectionOut)
-async def describe_collection(name: str, container: ReadyContainerDep) -> CollectionOut:
-    return _out(await container.collections.describe(name))
-
-
 @router.delete("/{name}")
 async def drop_collection(name: str, container: ReadyContainerDep) -> dict:
     await container.collections.drop(name)
     return {"deleted": name}
 
 
-@router.post("/{name}/documents", response_model=WriteResponse)
+@router.post("/{name}/documents", response_model=WriteResponse, dependencies=[WriteAccess])
 async def upsert_documents(
     name: str, body: UpsertRequest, container: ReadyContainerDep
 ) -> WriteResponse:
@@ -71,7 +74,7 @@ async def upsert_documents(
     return WriteResponse(collection=name, upserted=ack.count, seq=ack.seq)
 
 
-@router.post("/{name}/documents/delete", response_model=WriteResponse)
+@router.post("/{name}/documents/delete", response_model=WriteResponse, dependencies=[WriteAccess])
 async def delete_documents(
     name: str, body: DeleteRequest, container: ReadyContainerDep
 ) -> WriteResponse:
@@ -83,3 +86,8 @@ async def delete_documents(
 async def get_document(name: str, doc_id: str, container: ReadyContainerDep) -> DocumentOut:
     doc = await container.collections.get(name, doc_id)
     return DocumentOut(id=doc.id, text=doc.text, payload=doc.payload)
+
+
+@router.get("/{name}", response_model=CollectionOut)
+async def describe_collection(name: str, container: ReadyContainerDep) -> CollectionOut:
+    return _out(await container.collections.describe(name))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from app.api.app import create_app
@@ -144,13 +144,16 @@ def test_cors_off_by_default_and_on_for_listed_origins(tiny_models_dir):
 
 def test_every_served_route_decides_read_or_write(tiny_models_dir):
     app = create_app(tiny_settings(tiny_models_dir, auth={"keys": [RW_KEY]}))
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue
+    posts = 0
+    for context in iter_route_contexts(app.routes):  # flattens included routers
+        route = context.original_route
+        if not isinstance(route, APIRoute) or route.methods & WRITE_METHODS:
+            continue  # not an API route, or a write by its method
         declared = any(d is WriteAccess for d in route.dependencies)
-        if route.methods & WRITE_METHODS:
-            continue  # writes by method
         if "POST" in route.methods:
-            assert declared or route.path in READ_ONLY_POSTS, (
-                f"POST {route.path}: declare dependencies=[WriteAccess] or list it as a read"
+            posts += 1
+            assert declared or context.path in READ_ONLY_POSTS, (
+                f"POST {context.path}: declare dependencies=[WriteAccess] or list it as a read"
             )
+            assert not (declared and context.path in READ_ONLY_POSTS), context.path
+    assert posts >= 2  # /embed and /v1/embeddings at least: the walk saw the routers

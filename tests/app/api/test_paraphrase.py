@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 pytest.importorskip("torch")
 
 from app.engines.manifest import ModelKind, read_manifest, write_manifest  # noqa: E402
+from app.settings import Settings  # noqa: E402
 from tests.app.generation.tiny_simbert import build_tiny_simbert  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 
@@ -130,3 +132,27 @@ def test_503_with_how_to_when_no_generator_is_served(dirs):
     assert r.status_code == 503
     message = json.dumps(r.json())
     assert "train-simbert" in message and "models/zoo/minilm-simbert" in message
+
+
+ZOO = Path(__file__).resolve().parents[3] / "models" / "zoo"
+
+
+@pytest.mark.skipif(not (ZOO / "minilm-simbert").is_dir(), reason="demo generator not built")
+def test_committed_demo_generator_answers_out_of_the_box():
+    assert any(Path(d) == Path("models/zoo") for d in Settings().models.dirs)
+    env = {
+        "SIMSERVE_MODELS__SERVE": '["minilm-simbert"]',
+        "SIMSERVE_MODELS__DEFAULT": "minilm-simbert",
+    }
+    with (
+        LiveServer([ZOO], env=env) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
+        r = http.post(
+            "/paraphrase", json={"text": "How do I reset my password?", "n": 16, "k": 5, "seed": 0}
+        )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model"] == "minilm-simbert"
+    assert 1 <= len(body["paraphrases"]) <= 5
+    assert all(-1.0 <= p["score"] <= 1.0 + 1e-6 for p in body["paraphrases"])

@@ -1,0 +1,91 @@
+"""Race helpers: vector check, the load client against a real server, the target verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import race_servers
+from benchmarks.race import Contender, min_cosine, verdict
+from benchmarks.race_load import LoadResult, run_load
+from tests.live_server import LiveServer
+
+
+def test_min_cosine() -> None:
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(5, 8)).astype(np.float32)
+    assert min_cosine(ref, 3.0 * ref) == pytest.approx(1.0, abs=1e-6)
+    flipped = ref.copy()
+    flipped[2] *= -1
+    assert min_cosine(ref, flipped) == pytest.approx(-1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="shape mismatch"):
+        min_cosine(ref, ref[:4])
+
+
+def test_run_load_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="clients >= 1"):
+        run_load("127.0.0.1", 9, "/embed", [b"{}"], 1, clients=0, duration_s=1)
+
+
+def test_load_client_against_a_live_server(tiny_models_dir: Path, tmp_path: Path) -> None:
+    env = {"SIMSERVE_COLLECTIONS__DATA_DIR": str(tmp_path / "c")}
+    bodies = [json.dumps({"texts": ["hello world"] * 4, "model": "tiny"}).encode()]
+    with LiveServer([tiny_models_dir], env=env) as server:
+        ok = run_load(
+            "127.0.0.1", server.port, "/embed", bodies, 4, clients=3, duration_s=1.5, warmup_s=0.3
+        )
+        bad = run_load(
+            "127.0.0.1", server.port, "/nope", bodies, 4, clients=2, duration_s=0.5, warmup_s=0.0
+        )
+        spec = race_servers.ServerSpec(
+            name="t",
+            config="",
+            argv=(),
+            health_path="/health/ready",
+            embed_path="/embed",
+            make_body=lambda texts: {"texts": texts, "model": "tiny"},
+            parse=lambda payload: np.asarray(payload["embeddings"], dtype=np.float32),
+        )
+        vectors = race_servers.embed(server.url, spec, [f"s {i}" for i in range(40)], batch=16)
+    assert ok.requests > 0 and ok.errors == 0 and ok.first_error == ""
+    assert ok.sentences_per_s == pytest.approx(ok.requests * 4 / 1.5)
+    assert 0 < ok.p50_ms <= ok.p99_ms
+    assert bad.requests == 0 and bad.errors > 0 and bad.first_error.startswith("HTTP 404")
+    assert vectors.shape == (40, 32) and vectors.dtype == np.float32
+
+
+def _result(rate: float, p99: float) -> LoadResult:
+    return LoadResult(1, 1, 10, 0, 1.0, rate, p99 / 2, p99, "")
+
+
+def _contender(name: str, b: tuple[float, float], c: tuple[float, float], correct=True):
+    spec = race_servers.ServerSpec(name, "", (), "/", "/", dict, np.asarray)
+    return Contender(spec, 1.0, correct, {"b": _result(*b), "c": _result(*c)}, "")
+
+
+def test_verdict_uses_the_best_correct_peer_and_p99() -> None:
+    contenders = [
+        _contender("simserve-fp32", b=(300, 40), c=(280, 900)),
+        _contender("simserve-int8", b=(450, 30), c=(400, 700)),
+        _contender("infinity-optimum", b=(200, 50), c=(200, 800)),
+        _contender("infinity-torch", b=(150, 60), c=(170, 1000)),
+        _contender("infinity-wrong", b=(10_000, 1), c=(10_000, 1), correct=False),
+    ]
+    lines = {line.split(":")[0]: line for line in verdict(contenders)[1:]}
+    assert lines["- (b) simserve-fp32"].startswith("- (b) simserve-fp32: 1.50x infinity-optimum")
+    assert lines["- (b) simserve-fp32"].endswith(": met")
+    # (c): 1.40x but p99 900 ms is not lower than the peer's 800 ms -> missed
+    assert lines["- (c) simserve-fp32"].startswith("- (c) simserve-fp32: 1.40x")
+    assert lines["- (c) simserve-fp32"].endswith(": MISSED")
+    assert lines["- (b) simserve-int8"].startswith("- (b) simserve-int8: 2.25x")
+    assert lines["- (c) simserve-int8"].startswith("- (c) simserve-int8: 2.00x")
+    assert lines["- (c) simserve-int8"].endswith(": met")
+
+
+def test_verdict_without_peer() -> None:
+    assert verdict([_contender("simserve-fp32", (1, 1), (1, 1))])[0].startswith(
+        "Targets: not evaluated"
+    )
