@@ -151,8 +151,8 @@ def _train_epoch(
 def _export(config: TrainConfig, best_dir: Path, pooling: PoolingMode, max_length: int) -> Path:
     """Export `best/` as a served model folder; the parity gate in export_model applies.
 
-    Pooling and max_length are passed explicitly: sentence-transformers >= 5 no longer writes
-    them where the exporter looks (old-style Pooling flags, sentence_bert_config.json)."""
+    Pooling and max_length are passed explicitly: sentence-transformers 6 no longer writes
+    max_seq_length to sentence_bert_config.json, and the source's value must survive."""
     from models.export import export_model
 
     export_model(
