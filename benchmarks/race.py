@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "race")
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md")
+    parser.add_argument("--note", default="", help="a sentence about this run for the report")
     args = parser.parse_args(argv)
     args.load_start = os.getloadavg()[0]
 
@@ -263,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         for s in specs
     ]
     body = report(contenders, offline, args, len(sentences))
+    if args.note:
+        body += f"\n\nNote: {args.note}"
     if missing:
         body += "\n\nNot raced (export failed): " + "; ".join(
             f"`{k}`: {v}" for k, v in missing.items()
