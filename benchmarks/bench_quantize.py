@@ -11,6 +11,7 @@ Needs `python -m models export-default` and ../shared/data. Writes its BENCHMARK
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     pairs = read_pairs(DATA)
     sentences, left, right = unique_sentences(pairs)
     work = Path(tempfile.mkdtemp(prefix="bench-quantize-"))
@@ -100,7 +102,9 @@ def main() -> None:
     body = table(header, rows) + (
         f"\n\n{len(sentences)} unique STS-B dev sentences, length-sorted batches, "
         f"{args.threads} intra-op threads. Batch drift: max abs difference of a normalised "
-        "vector encoded alone vs inside a batch of 32 (int8 activations share one scale per batch)."
+        "vector encoded alone vs inside a batch of 32 (int8 activations share one scale per batch). "
+        f"1-minute load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+        "(other jobs on the same cores make sent/s noisy; compare rows, not runs)."
     )
     print(body)
     if not args.no_write:
