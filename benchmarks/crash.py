@@ -59,7 +59,7 @@ def _server(models_dir: Path, data_dir: Path, model: str, log: Path | None) -> L
         "SIMSERVE_COLLECTIONS__DEFAULT_INDEX": "flat",
         "SIMSERVE_COLLECTIONS__USE_GPU": "false",
     }
-    return LiveServer([models_dir], env=env).start(timeout=120, log_path=log)
+    return LiveServer([models_dir], env=env).start(timeout=600, log_path=log)
 
 
 def _write_loop(url, writer, rng, budget, counter, kill_at, fired, lock, rep):
