@@ -14,48 +14,20 @@ sentences; (b) 32 concurrent clients sending one sentence; (c) 4 clients sending
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import sys
 import time
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from benchmarks import race_servers as servers
-from benchmarks.race_load import LoadResult, run_load
 from benchmarks.race_models import ensure_models, infinity_folder, read_sentences
+from benchmarks.race_rounds import LOADS, Contender, race_all
 from benchmarks.report import table, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 STSB_DEV = ROOT.parent / "shared" / "data" / "stsb-en" / "dev.tsv"
-# Vectors must match sentence-transformers before speed counts. int8 dynamic quantization
-# cannot reach 0.999 (MEASUREMENTS.md: up to 0.05 per component); it gets its own bar.
-MIN_COSINE = {"fp32": 0.999, "int8": 0.97}
-
-
-class Load(NamedTuple):
-    key: str
-    label: str
-    clients: int
-    per_request: int
-
-
-LOADS = (
-    Load("a", "(a) 256-sentence requests, 2 clients", 2, 256),
-    Load("b", "(b) 32 clients x 1 sentence", 32, 1),
-    Load("c", "(c) 4 clients x 32 sentences", 4, 32),
-)
-
-
-class Contender(NamedTuple):
-    spec: servers.ServerSpec
-    min_cosine: float
-    correct: bool
-    loads: dict[str, LoadResult]
-    note: str
 
 
 def st_offline(model_dir: Path, sentences: list[str], threads: int) -> dict[str, float]:
@@ -88,66 +60,6 @@ def st_vectors(model_dir: Path, texts: list[str]) -> np.ndarray:
     )
 
 
-def min_cosine(reference: np.ndarray, vectors: np.ndarray) -> float:
-    """Smallest row-wise cosine between two (n, d) arrays."""
-    if reference.shape != vectors.shape:
-        raise ValueError(f"shape mismatch: {reference.shape} vs {vectors.shape}")
-    a = reference / np.linalg.norm(reference, axis=1, keepdims=True)
-    b = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    return float(np.min(np.sum(a * b, axis=1)))
-
-
-def bodies(
-    spec: servers.ServerSpec, sentences: list[str], per_request: int, seed: int
-) -> list[bytes]:
-    rng = random.Random(seed)
-    return [
-        json.dumps(spec.make_body(rng.sample(sentences, per_request))).encode() for _ in range(64)
-    ]
-
-
-def race_one(
-    spec: servers.ServerSpec,
-    reference: np.ndarray,
-    check_texts: list[str],
-    sentences: list[str],
-    seconds: float,
-    log_dir: Path,
-) -> Contender:
-    print(f"== {spec.name}: {spec.config}", flush=True)
-    try:
-        with servers.running(spec, log_dir) as base:
-            cos = min_cosine(reference, servers.embed(base, spec, check_texts))
-            correct = cos >= MIN_COSINE[spec.precision]
-            print(f"   min cosine vs sentence-transformers: {cos:.6f}", flush=True)
-            results = {}
-            if correct:
-                port = int(base.rsplit(":", 1)[1])
-                for load in LOADS:
-                    results[load.key] = run_load(
-                        "127.0.0.1",
-                        port,
-                        spec.embed_path,
-                        bodies(spec, sentences, load.per_request, seed=len(load.key)),
-                        load.per_request,
-                        load.clients,
-                        seconds,
-                        warmup_s=3.0,
-                    )
-                    r = results[load.key]
-                    print(
-                        f"   {load.label}: {r.sentences_per_s:.0f}/s p50 {r.p50_ms:.1f} "
-                        f"p99 {r.p99_ms:.1f} errors {r.errors} {r.first_error}",
-                        flush=True,
-                    )
-            return Contender(
-                spec, cos, correct, results, "" if correct else "vectors wrong: not counted"
-            )
-    except (RuntimeError, TimeoutError) as exc:
-        print(f"   failed: {exc}", flush=True)
-        return Contender(spec, float("nan"), False, {}, f"could not run: {str(exc)[:300]}")
-
-
 def report(contenders: list[Contender], offline: dict[str, float], args, n_sentences: int) -> str:
     header = ["server", "precision", "min cos vs ST"]
     for load in LOADS:
@@ -166,15 +78,18 @@ def report(contenders: list[Contender], offline: dict[str, float], args, n_sente
         rows.append(row)
     lines = [table(header, rows), ""]
     lines.append(
-        f"sentence-transformers offline encode (no server, torch {args.threads} threads): "
+        f"sentence-transformers offline encode (no server, torch {args.threads} threads, "
+        f"first {args.offline_sentences} sentences): "
         f"{offline['bs32']:.0f} sentences/s at batch 32, {offline['bs128']:.0f} at batch 128; "
         f"single sentence p50 {offline['p50_ms']:.1f} ms."
     )
     lines.append("")
     lines.append(
-        f"Loads: {'; '.join(load.label for load in LOADS)}; closed loop, {args.seconds:.0f} s "
-        f"measured after 3 s warm-up, {n_sentences} STS-B dev sentences sampled per request "
-        "(seeded); client = benchmarks/race_load.py (asyncio keep-alive) on the same 2 cores."
+        f"Loads: {'; '.join(load.label for load in LOADS)}; closed loop; all servers up "
+        f"at once, {args.rounds} interleaved rounds (server order rotated), {args.seconds:.0f} s "
+        "measured per load and round after 2 s warm-up, median over rounds (errors summed); "
+        f"{n_sentences} STS-B dev sentences sampled per request (seeded); client = "
+        "benchmarks/race_load.py (asyncio keep-alive) on the same 2 cores."
     )
     lines.append("")
     lines.append("Configurations:")
@@ -217,7 +132,9 @@ def verdict(contenders: list[Contender]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured per load and round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
+    parser.add_argument("--offline-sentences", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--models-dir", type=Path, default=ROOT / "var" / "models")
     parser.add_argument("--infinity-venv", type=Path, default=Path("/work/venvs/infinity"))
@@ -228,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "race")
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md")
+    parser.add_argument("--note", default="", help="a sentence about this run for the report")
     args = parser.parse_args(argv)
     args.load_start = os.getloadavg()[0]
 
@@ -238,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     check_texts = sentences[:64]
     missing = ensure_models(args.models_dir)
     print("sentence-transformers offline ...", flush=True)
-    offline = st_offline(st_dir, sentences, args.threads)
+    offline = st_offline(st_dir, sentences[: args.offline_sentences], args.threads)
     print(f"   {offline}", flush=True)
     reference = st_vectors(st_dir, check_texts)
 
@@ -258,11 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         elif peer == "fastapi-st" or (peer.startswith("infinity-") and not infinity_ok):
             if not any(s.name == "fastapi-st" for s in specs):
                 specs.append(servers.st_server(sys.executable, st_dir))
-    contenders = [
-        race_one(s, reference, check_texts, sentences, args.seconds, args.work_dir / "logs")
-        for s in specs
-    ]
+    contenders = race_all(
+        specs, reference, check_texts, sentences, args.seconds, args.rounds, args.work_dir / "logs"
+    )
     body = report(contenders, offline, args, len(sentences))
+    if args.note:
+        body += f"\n\nNote: {args.note}"
     if missing:
         body += "\n\nNot raced (export failed): " + "; ".join(
             f"`{k}`: {v}" for k, v in missing.items()

@@ -116,7 +116,9 @@ async def _client(
             conn.close()
             ok, reason = False, f"{type(exc).__name__}: {exc}"
         done = time.perf_counter()
-        if now >= start_measure and done <= stop_at:
+        # Count by completion time: a request longer than the window still counts once
+        # it finishes inside it (steady state after the warm-up), so slow servers get a rate.
+        if start_measure <= done <= stop_at:
             if ok:
                 latencies.append(done - now)
             else:
@@ -163,8 +165,9 @@ def run_load(
     """Drive ``clients`` closed-loop clients for ``warmup_s + duration_s`` seconds.
 
     ``bodies`` are pre-encoded JSON request bodies, cycled; each carries
-    ``sentences_per_request`` sentences. Only requests that start after the warm-up and
-    finish inside the window count (throughput = their sentences / ``duration_s``).
+    ``sentences_per_request`` sentences. Requests that finish inside the measured window
+    (after the warm-up) count: throughput = their sentences / ``duration_s``; latencies
+    are theirs. Clients stop sending at the end of the window.
     """
     if clients < 1 or duration_s <= 0 or not bodies:
         raise ValueError("need clients >= 1, duration_s > 0 and at least one body")

@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=Path, default=ROOT / "loadtest" / "sentences.txt")
     parser.add_argument("--out-dir", type=Path, help="locust CSVs and server log (default: temp)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md")
+    parser.add_argument("--note", default="", help="a sentence about this run for the report")
     args = parser.parse_args(argv)
     args.models_dir = args.models_dir or [ROOT / "var" / "models", ROOT / "models" / "zoo"]
     profiles = [p for p in args.profiles.split(",") if p]
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             for profile in profiles
         ]
-    body = render(runs, args)
+    body = render(runs, args) + (f"\n\nNote: {args.note}" if args.note else "")
     print(body)
     if not args.no_write:
         from benchmarks.report import write_section

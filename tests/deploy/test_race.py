@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from benchmarks import race_servers
-from benchmarks.race import Contender, min_cosine, verdict
+from benchmarks.race import verdict
 from benchmarks.race_load import LoadResult, run_load
+from benchmarks.race_rounds import Contender, median_result, min_cosine
 from tests.live_server import LiveServer
 
 
@@ -89,3 +90,17 @@ def test_verdict_without_peer() -> None:
     assert verdict([_contender("simserve-fp32", (1, 1), (1, 1))])[0].startswith(
         "Targets: not evaluated"
     )
+
+
+def test_median_result_over_rounds() -> None:
+    rounds = [
+        LoadResult(4, 32, 10, 0, 8.0, 100.0, 20.0, 90.0, ""),
+        LoadResult(4, 32, 12, 1, 8.0, 300.0, 10.0, 40.0, "HTTP 429: busy"),
+        LoadResult(4, 32, 11, 0, 8.0, 200.0, 15.0, 60.0, ""),
+    ]
+    m = median_result(rounds)
+    assert (m.requests, m.errors, m.seconds) == (33, 1, 24.0)
+    assert (m.sentences_per_s, m.p50_ms, m.p99_ms) == (200.0, 15.0, 60.0)
+    assert m.first_error == "HTTP 429: busy"
+    with pytest.raises(ValueError, match="at least one"):
+        median_result([])
