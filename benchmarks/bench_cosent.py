@@ -13,43 +13,32 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from benchmarks.report import write_section
 from models.losses import Objective
 from models.train_cosent import TrainConfig, train
 from models.training.checkpoint import RunState, load_trainer_state
 
 SECTION = "cosent-training"
+TITLE = "CoSENT vs Sentence-BERT softmax vs cosine-MSE (STS-B dev, Spearman x100)"
 DATA = Path("../shared/data/stsb-en")
 PUBLISHED_MINILM_DEV = 86.72  # MEASUREMENTS.md: sentence-transformers encode, STS-B dev
 TARGET_GAIN = 1.5
 
 
-def machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+def runtime() -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), load average at the end {load}"
-    )
+    return f"torch {torch.__version__} ({torch.get_num_threads()} threads); load average at the end {load}"
 
 
 def render(
     states: dict[Objective, RunState], args: argparse.Namespace, served: tuple[str, float] | None
-) -> str:
+) -> tuple[str, str]:
     epochs = max(s.epochs_done for s in states.values())
     head = [
         "objective",
@@ -84,7 +73,8 @@ def render(
 
 def _section(
     rows: list[str], args: argparse.Namespace, verdict: str, served: tuple[str, float] | None
-) -> str:
+) -> tuple[str, str]:
+    """(body, command) for benchmarks.report.write_section."""
     command = (
         "flock /tmp/simserve-heavy.lock .venv/bin/python -m benchmarks.bench_cosent "
         + " ".join(
@@ -92,7 +82,6 @@ def _section(
             for k, v in sorted(vars(args).items())
             if k
             not in {
-                "bench_file",
                 "train_pairs",
                 "dev_pairs",
                 "objectives",
@@ -102,36 +91,27 @@ def _section(
             and v != ""
         )
     )
-    return "\n".join(
-        [
-            f"<!-- {SECTION}:start -->",
-            "## CoSENT vs Sentence-BERT softmax vs cosine-MSE (STS-B dev, Spearman x100)",
+    body = [
+        f"Data: `stsb-en/train.tsv` ({args.train_pairs} pairs), selected on `dev.tsv` "
+        f"({args.dev_pairs} pairs). Encoder `minilm` (mean pooling), same seed, batch, lr, "
+        "max length and epochs for all three; Adam constant lr, no warmup (METHODS.md 2.2). "
+        "Softmax labels: score > 2.5 (the CoSENT post's Sentence-BERT baseline); "
+        "cosine-MSE targets: score / 5. 'untrained' is the source model in the same harness; "
+        "'s / epoch' is training time without the dev evaluation (shared, noisy CPU).  ",
+        f"Runtime: {runtime()}",
+        "",
+        *rows,
+        "",
+        verdict,
+        *(["", args.note] if args.note else []),
+    ]
+    if served:
+        body += [
             "",
-            f"Command: `{command}`  ",
-            f"Machine: {machine()}  ",
-            f"Data: `stsb-en/train.tsv` ({args.train_pairs} pairs), selected on `dev.tsv` "
-            f"({args.dev_pairs} pairs). Encoder `minilm` (mean pooling), same seed, batch, lr, "
-            "max length and epochs for all three; Adam constant lr, no warmup (METHODS.md 2.2). "
-            "Softmax labels: score > 2.5 (the CoSENT post's Sentence-BERT baseline); "
-            "cosine-MSE targets: score / 5. 'untrained' is the source model in the same harness; "
-            "'s / epoch' is training time without the dev evaluation (shared, noisy CPU).",
-            "",
-            *rows,
-            "",
-            verdict,
-            *(["", args.note] if args.note else []),
-            *(
-                [
-                    "",
-                    f"The best CoSENT epoch exported as `{served[0]}` (ONNX, onnxruntime, served "
-                    f"pooling) scores {served[1]:.2f} on dev through `app.engines.encoder.Encoder`.",
-                ]
-                if served
-                else []
-            ),
-            f"<!-- {SECTION}:end -->",
+            f"The best CoSENT epoch exported as `{served[0]}` (ONNX, onnxruntime, served "
+            f"pooling) scores {served[1]:.2f} on dev through `app.engines.encoder.Encoder`.",
         ]
-    )
+    return "\n".join(body), command
 
 
 def served_dev_spearman(folder: Path, dev_path: Path) -> float:
@@ -157,17 +137,6 @@ def served_dev_spearman(folder: Path, dev_path: Path) -> float:
     return spearman_x100(dev.scores, (vectors(dev.first) * vectors(dev.second)).sum(1))
 
 
-def write_section(path: Path, text: str) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"<!-- {SECTION}:start -->.*?<!-- {SECTION}:end -->", re.S)
-    new = (
-        pattern.sub(lambda _: text, old)
-        if pattern.search(old)
-        else old.rstrip("\n") + "\n\n" + text + "\n"
-    )
-    path.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=2)
@@ -177,7 +146,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--objectives", nargs="+", default=[o.value for o in Objective])
     parser.add_argument("--runs-dir", default="var/bench-cosent")
-    parser.add_argument("--bench-file", default="BENCHMARKS.md")
     parser.add_argument(
         "--export-name",
         default="",
@@ -238,10 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         exported = train(config).exported
         served = (args.export_name, served_dev_spearman(exported, DATA / "dev.tsv"))
         print(f"served {exported}: dev Spearman {served[1]:.2f}")
-    text = render(states, args, served)
-    print(text)
-    if states and (args.render_only or set(states) == set(Objective)):
-        write_section(Path(args.bench_file), text)
+    body, command = render(states, args, served)
+    print(body)
+    if args.render_only or set(states) == set(Objective):
+        write_section(SECTION, TITLE, body, command)
     return 0
 
 

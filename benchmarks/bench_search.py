@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--section", default="bench-search", help="BENCHMARKS.md section key")
     parser.add_argument("--threads", type=int, default=1, help="OpenMP threads (serving: 1)")
     parser.add_argument("--efc", type=int, default=200, help="HNSW efConstruction")
     parser.add_argument(
@@ -183,8 +184,11 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_section("bench-search", "Vector search: flat vs HNSW vs IVF (issue 3)", body,
-                      "flock /tmp/simserve-heavy.lock python -m benchmarks.bench_search")  # fmt: skip
+        command = (
+            f"flock /tmp/simserve-heavy.lock python -m benchmarks.bench_search --sizes {args.sizes}"
+        )
+        title = f"Vector search: flat vs HNSW vs IVF, {args.sizes} vectors (issue 3)"
+        write_section(args.section, title, body, command)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def _server(models_dir: Path, data_dir: Path, model: str, log: Path | None) -> L
         "SIMSERVE_COLLECTIONS__DEFAULT_INDEX": "flat",
         "SIMSERVE_COLLECTIONS__USE_GPU": "false",
     }
-    return LiveServer([models_dir], env=env).start(timeout=120, log_path=log)
+    return LiveServer([models_dir], env=env).start(timeout=600, log_path=log)
 
 
 def _write_loop(url, writer, rng, budget, counter, kill_at, fired, lock, rep):
@@ -195,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         from tests.tiny_models import write_tiny_bert_source
 
         tmp = Path(tempfile.mkdtemp(prefix="simserve-crash-models-"))
-        export_model(write_tiny_bert_source(tmp / "src"), tmp / "models", args.model)
+        export_model(
+            write_tiny_bert_source(tmp / "src"), tmp / "models", args.model, pooling="mean"
+        )
         models_dir = tmp / "models"
     res = run_trials(models_dir, args.model, args.reps, args.ops, args.clients, seed=args.seed,
                      progress=True)  # fmt: skip

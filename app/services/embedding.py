@@ -12,8 +12,9 @@ import numpy as np
 from app.engines.encoder import EncodeRequest
 from app.engines.pooling import l2_normalize
 from app.engines.registry import ModelRegistry, ServedModel
-from app.errors import InvalidInput, PayloadTooLarge, ValidationFailed
+from app.errors import ValidationFailed
 from app.metrics import Metrics
+from app.services.texts import check_count, check_text
 from app.settings import LimitsSettings
 
 # Tokenizing more than this many characters moves off the event loop.
@@ -46,23 +47,11 @@ class EmbeddingService:
 
     def check_texts(self, texts: Sequence[str], param: str = "texts") -> None:
         """Raise a domain error for an empty list, too many texts, empty or over-long texts."""
-        if len(texts) == 0:
-            raise InvalidInput(f"{param} must not be empty", param=param)
-        if len(texts) > self.limits.max_texts:
-            raise PayloadTooLarge(
-                f"{len(texts)} texts given; at most {self.limits.max_texts} per request",
-                param=param,
-            )
+        check_count(len(texts), self.limits.max_texts, param)
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise ValidationFailed(f"{param}[{i}] must be a string", param=f"{param}[{i}]")
-            if not text.strip():
-                raise InvalidInput(f"{param}[{i}] is empty", param=f"{param}[{i}]")
-            if len(text) > self.limits.max_chars:
-                raise PayloadTooLarge(
-                    f"{param}[{i}] has {len(text)} characters; at most {self.limits.max_chars}",
-                    param=f"{param}[{i}]",
-                )
+            check_text(text, f"{param}[{i}]", self.limits)
 
     async def embed(
         self,

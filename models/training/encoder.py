@@ -27,8 +27,7 @@ def load_sentence_model(folder: Path) -> SentenceTransformer:
 def served_pooling(model: SentenceTransformer) -> PoolingMode:
     """The served pooling mode of the model's Pooling module (cls or mean), else InvalidInput.
 
-    Read from the module rather than left to the exporter: sentence-transformers >= 5 saves
-    `pooling_mode: "mean"` where older versions wrote one boolean per mode.
+    Read from the module and passed to the exporter explicitly, whatever the saved format.
     """
     modes = [getattr(m, "pooling_mode", None) for m in model if type(m).__name__ == "Pooling"]
     if len(modes) != 1 or modes[0] not in (PoolingMode.CLS.value, PoolingMode.MEAN.value):
@@ -40,7 +39,7 @@ def served_pooling(model: SentenceTransformer) -> PoolingMode:
 
 def write_legacy_pooling_config(model: SentenceTransformer, folder: Path) -> None:
     """Rewrite the saved Pooling config with one boolean per mode, as sentence-transformers
-    < 5 wrote it: every version loads that form, and `models.source` only reads that form."""
+    < 5 wrote it, so the checkpoint loads in every sentence-transformers version."""
     index = next(i for i, m in enumerate(model) if type(m).__name__ == "Pooling")
     modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
     path = folder / modules[index]["path"] / "config.json"

@@ -107,7 +107,7 @@ def run_training(config: TrainConfig) -> TrainResult:
         if config.progress:
             tqdm.write(f"epoch {epoch}: loss {record.train_loss:.4f}, dev Spearman {score:.2f}")
 
-    exported = _export(config, run_dir / "best", pooling) if config.export else None
+    exported = _export(config, run_dir / "best", pooling, serve_length) if config.export else None
     return TrainResult(run_dir, state, run_dir / "best", exported)
 
 
@@ -148,11 +148,19 @@ def _train_epoch(
     )
 
 
-def _export(config: TrainConfig, best_dir: Path, pooling: PoolingMode) -> Path:
-    """Export `best/` as a served model folder; the parity gate in export_model applies."""
+def _export(config: TrainConfig, best_dir: Path, pooling: PoolingMode, max_length: int) -> Path:
+    """Export `best/` as a served model folder; the parity gate in export_model applies.
+
+    Pooling and max_length are passed explicitly: sentence-transformers 6 no longer writes
+    max_seq_length to sentence_bert_config.json, and the source's value must survive."""
     from models.export import export_model
 
     export_model(
-        best_dir, config.models_dir, config.name, pooling=pooling, overwrite=config.overwrite
+        best_dir,
+        config.models_dir,
+        config.name,
+        pooling=pooling,
+        max_length=max_length,
+        overwrite=config.overwrite,
     )
     return Path(config.models_dir) / config.name

@@ -1,7 +1,8 @@
 """Graceful drain on SIGTERM and freeing of abandoned work, on a real uvicorn server.
 
-The batcher is told to wait 1.5 s for batch-mates, so requests provably sit queued (not
-yet computed) when the signal or the disconnect happens.
+The batcher is told to wait seconds for batch-mates (4 s; 8 s for the drain burst), so
+requests provably sit queued (not yet computed) when the signal or the disconnect
+happens, even on a loaded shared machine.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import pytest
 
 from tests.hardening.helpers import collections_env, start_server
 
+WAIT_S = 4.0
 SLOW_BATCHER = {
-    "SIMSERVE_BATCHER__MAX_WAIT_MS": "1500",
+    "SIMSERVE_BATCHER__MAX_WAIT_MS": str(int(WAIT_S * 1000)),
     "SIMSERVE_BATCHER__MAX_BATCH_SIZE": "100000",
     "SIMSERVE_BATCHER__MAX_BATCH_TOKENS": "1000000",
 }
@@ -29,7 +31,7 @@ def metric(url: str, name: str) -> float:
     return 0.0
 
 
-def wait_for(predicate, timeout: float = 20.0) -> None:
+def wait_for(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -40,7 +42,12 @@ def wait_for(predicate, timeout: float = 20.0) -> None:
 def test_sigterm_during_a_burst_answers_every_accepted_request_and_exits_0(
     tiny_models_dir, tmp_path
 ):
-    env = {**SLOW_BATCHER, **collections_env(tmp_path), "SIMSERVE_LIFECYCLE__DRAIN_TIMEOUT_S": "20"}
+    env = {
+        **SLOW_BATCHER,
+        **collections_env(tmp_path),
+        "SIMSERVE_BATCHER__MAX_WAIT_MS": "8000",  # the whole burst lands in one wait
+        "SIMSERVE_LIFECYCLE__DRAIN_TIMEOUT_S": "30",
+    }
     log = tmp_path / "server.log"
     server = start_server(tiny_models_dir, log_path=log, **env)
     assert httpx.put(f"{server.url}/collections/drain", json={}, timeout=30).status_code == 201
@@ -134,9 +141,9 @@ def test_client_disconnect_cancels_its_queued_work(slow_server):
     gone = metric(url, "simserve_client_disconnects_total")
     sock = _raw_post(slow_server.port, b'{"texts": ["abandoned one", "abandoned two"]}')
     wait_for(lambda: metric(url, "simserve_requests_in_progress") == 1)
-    sock.close()  # long before the batcher's 1.5 s wait is over
+    sock.close()  # long before the batcher's wait is over
     wait_for(lambda: metric(url, "simserve_client_disconnects_total") == gone + 1)
-    time.sleep(2.0)  # past the batcher's wait: the texts were dropped, not computed
+    time.sleep(WAIT_S + 0.5)  # past the batcher's wait: the texts were dropped, not computed
     assert metric(url, 'simserve_batch_size_count{model="tiny"}') == batches
     assert metric(url, "simserve_requests_in_progress") == 0
     r = httpx.post(f"{url}/embed", json={"texts": ["still serving"]}, timeout=10)

@@ -32,9 +32,10 @@ def _out(info: CollectionInfo) -> CollectionOut:
     )
 
 
-# `{name:path}` so an encoded slash (a%2F..%2Fb) reaches name validation (400), not a 404
+# plain {name} (not :path): PUT/DELETE on sub-resources stay 405, and an encoded slash
+# (a%2F..%2Fb) is decoded before routing, so it matches no route (404), never a name
 @router.put(
-    "/{name:path}",
+    "/{name}",
     response_model=CollectionOut,
     status_code=200,
     responses={201: {"model": CollectionOut, "description": "Created"}},
@@ -58,7 +59,7 @@ async def list_collections(container: ReadyContainerDep) -> CollectionList:
     return CollectionList(collections=[_out(i) for i in await container.collections.list()])
 
 
-@router.delete("/{name:path}")
+@router.delete("/{name}")
 async def drop_collection(name: str, container: ReadyContainerDep) -> dict:
     await container.collections.drop(name)
     return {"deleted": name}
@@ -87,7 +88,6 @@ async def get_document(name: str, doc_id: str, container: ReadyContainerDep) -> 
     return DocumentOut(id=doc.id, text=doc.text, payload=doc.payload)
 
 
-# last: the documents routes above must match first
-@router.get("/{name:path}", response_model=CollectionOut)
+@router.get("/{name}", response_model=CollectionOut)
 async def describe_collection(name: str, container: ReadyContainerDep) -> CollectionOut:
     return _out(await container.collections.describe(name))

