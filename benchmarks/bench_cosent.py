@@ -87,6 +87,7 @@ def _section(
                 "objectives",
                 "render_only",
                 "threads",
+                "note",
             }
             and v != ""
         )

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +34,8 @@ class LiveServer:
             **os.environ,
             "SIMSERVE_MODELS__DIRS": json.dumps([str(d) for d in models_dirs]),
             "SIMSERVE_SERVER__LOG_LEVEL": "warning",
+            # never the repository's var/collections: a fresh folder unless the test names one
+            "SIMSERVE_COLLECTIONS__DATA_DIR": tempfile.mkdtemp(prefix="simserve-collections-"),
             **(env or {}),
         }
         self.proc: subprocess.Popen | None = None

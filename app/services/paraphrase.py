@@ -41,6 +41,14 @@ NO_GENERATOR = (
 )
 
 
+def check_work_bound(value: int, limit: int, param: str) -> None:
+    """A count that sizes the work: below 1 is invalid (422), above the limit too much (413)."""
+    if value < 1:
+        raise ValidationFailed(f"{param} must be in [1, {limit}], got {value}", param=param)
+    if value > limit:
+        raise PayloadTooLarge(f"{param} must be in [1, {limit}], got {value}", param=param)
+
+
 @dataclass(frozen=True)
 class Paraphrase:
     text: str
@@ -142,13 +150,8 @@ class ParaphraseService:
     ) -> SamplingParams:
         """Check request bounds (domain errors); no top_k/top_p given -> the model's defaults."""
         s = self.settings
-        if not 1 <= n <= s.max_n:
-            raise PayloadTooLarge(f"n must be in [1, {s.max_n}], got {n}", param="n")
-        if not 1 <= max_length <= s.max_new_tokens:
-            raise PayloadTooLarge(
-                f"max_length must be in [1, {s.max_new_tokens}], got {max_length}",
-                param="max_length",
-            )
+        check_work_bound(n, s.max_n, "n")
+        check_work_bound(max_length, s.max_new_tokens, "max_length")
         if top_k is not None and top_k < 1:
             raise ValidationFailed(f"top_k must be >= 1, got {top_k}", param="top_k")
         if top_p is not None and not 0 < top_p <= 1:
@@ -216,8 +219,7 @@ class ParaphraseService:
         params = self.params(
             gen, n=n, top_k=top_k, top_p=top_p, temperature=temperature, max_length=max_length
         )
-        if not 1 <= k <= self.settings.max_k:
-            raise PayloadTooLarge(f"k must be in [1, {self.settings.max_k}], got {k}", param="k")
+        check_work_bound(k, self.settings.max_k, "k")
         if seed is not None and not 0 <= seed < 2**63:
             raise ValidationFailed("seed must be in [0, 2**63)", param="seed")
         prompt = self.prompt(gen, text)

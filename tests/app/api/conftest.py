@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 
 import httpx
@@ -17,7 +18,11 @@ from tests.live_server import LiveServer
 
 
 def tiny_settings(models_dir, **overrides) -> Settings:
-    data = {"models": {"dirs": [models_dir], "default": "tiny", "intra_op_threads": 1}}
+    data = {
+        "models": {"dirs": [models_dir], "default": "tiny", "intra_op_threads": 1},
+        # never the repository's var/collections
+        "collections": {"data_dir": tempfile.mkdtemp(prefix="simserve-collections-")},
+    }
     for key, value in overrides.items():
         data.setdefault(key, {}).update(value)
     return Settings(**data)

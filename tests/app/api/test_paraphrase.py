@@ -106,7 +106,7 @@ def test_length_cap_keeps_truncated_samples(live):
     [
         ({"n": 100_000}, 413, "n"),
         ({"max_length": 1000}, 413, "max_length"),
-        ({"k": 0}, 413, "k"),
+        ({"k": 0}, 422, "k"),
         ({"top_p": 1.5}, 422, "top_p"),
         ({"top_k": 0}, 422, "top_k"),
         ({"temperature": 0}, 422, "temperature"),
