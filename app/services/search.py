@@ -3,7 +3,7 @@
 Rerank: the index returns `candidates` hits by cosine; each candidate's token vectors come
 from `TokenVectorCache` or are recomputed by the collection's model (same onnxruntime pass
 kind as the query, see token_cache.py for why not stored); hits are re-ordered by the OT
-similarity with centroid lower-bound pruning (same top-k as exhaustive rerank).
+similarity, exhaustively (lower-bound pruning measured slower on STS data; see BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -151,7 +151,8 @@ class SearchService:
                 )
             # a candidate whose text has no ordinary token cannot be transported: skip it
             usable = [h for h in row if len(tokens[h.text])]
-            ranked = rerank(method, qtok, [tokens[h.text] for h in usable], top_k, prune=True)
+            # exhaustive: bench_rerank measured the bound pruning slower here (it skips few EMDs)
+            ranked = rerank(method, qtok, [tokens[h.text] for h in usable], top_k, prune=False)
             results.append(
                 [
                     SearchHit(usable[i].id, usable[i].text, usable[i].payload, usable[i].score, s)
