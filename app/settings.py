@@ -52,6 +52,9 @@ class BatcherSettings(BaseModel):
     max_batch_size: int = Field(64, ge=1)
     max_batch_tokens: int = Field(8192, ge=16, description="padded tokens per onnxruntime run")
     max_wait_ms: float = Field(2.0, ge=0)
+    sort_window: int = Field(
+        8, ge=1, description="batches' worth of queued texts sorted by length together"
+    )
     queue_size: int = Field(4096, ge=1, description="queued texts per model before 429")
     request_timeout_s: float = Field(30.0, gt=0)
     buckets: tuple[int, ...] = DEFAULT_BUCKETS

@@ -175,25 +175,32 @@ class DynamicBatcher(Generic[Item, Result]):
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
+            # Take up to `sort_window` batches' worth at once: sorting that many by length
+            # before cutting runs keeps a long request's runs from padding to its longest text.
+            max_items = s.max_batch_size * s.sort_window
+            max_cost = s.max_batch_tokens * s.sort_window
             taken: list[_Entry] = []
             budget = 0
-            while self._queue and len(taken) < s.max_batch_size:
+            while self._queue and len(taken) < max_items:
                 entry = self._queue[0]
                 if entry.ticket.abandoned:
                     self._queue.popleft()
                     continue
-                if taken and budget + entry.cost > s.max_batch_tokens:
+                if taken and budget + entry.cost > max_cost:
                     break
                 taken.append(self._queue.popleft())
                 budget += entry.cost
             return taken
 
     def _runs(self, entries: list[_Entry]) -> list[list[_Entry]]:
-        """Sort by cost and cut into runs whose padded size (count x longest) fits the budget."""
+        """Sort by cost and cut into runs of at most max_batch_size whose padded size
+        (count x longest) fits the token budget."""
+        s = self._settings
         runs: list[list[_Entry]] = []
         current: list[_Entry] = []
         for entry in sorted(entries, key=lambda e: e.cost):
-            if current and (len(current) + 1) * entry.cost > self._settings.max_batch_tokens:
+            full = len(current) >= s.max_batch_size
+            if current and (full or (len(current) + 1) * entry.cost > s.max_batch_tokens):
                 runs.append(current)
                 current = []
             current.append(entry)

@@ -189,3 +189,18 @@ def test_stats_observer_sees_each_run():
     finally:
         b.stop()
     assert seen and seen[0].size == 2 and seen[0].padded_tokens == 8
+
+
+def test_a_large_request_is_sorted_as_a_whole_before_cutting_runs():
+    rec = Recorder()
+    # 64 items, costs alternating long/short: sorted per 8-item chunk every run would hold
+    # a long item; sorted as a whole, the short ones share runs of their own
+    items = [50 if i % 2 else 5 for i in range(64)]
+    b = make(rec, max_wait_ms=50, max_batch_size=8, max_batch_tokens=400, sort_window=8)
+    try:
+        assert b.submit_nowait(items).result(5) == [i * 10 for i in items]
+    finally:
+        b.stop()
+    assert all(len(run) <= 8 for run in rec.batches)
+    assert sum(1 for run in rec.batches if max(run) == 5) == 4  # 32 short items, 8 per run
+    assert sum(len(run) * max(run) for run in rec.batches) == 32 * 5 + 32 * 50
