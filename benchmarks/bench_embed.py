@@ -201,7 +201,7 @@ def main() -> None:
             "bench_embed",
             "Embeddings: offline vs over HTTP (issue 2)",
             body,
-            "python -m benchmarks.bench_embed",
+            " ".join(["python -m benchmarks.bench_embed", *sys.argv[1:]]),
         )
 
 
