@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from app.engines.registry import ModelRegistry
 from app.index.store import CollectionStore
 from app.metrics import Metrics
+from app.services.augment import Augmenter
 from app.services.collections import CollectionService
 from app.services.embedding import EmbeddingService
 from app.services.paraphrase import ParaphraseService
@@ -52,7 +53,13 @@ async def build_container(settings: Settings, metrics: Metrics) -> Container:
     embeddings = EmbeddingService(registry, settings.limits, metrics)
     store = CollectionStore(settings.collections)
     await asyncio.to_thread(store.open_all)
-    collections = CollectionService(store, embeddings, settings.collections, settings.limits)
+    paraphrases = ParaphraseService(
+        registry, embeddings, settings.generation, settings.models, metrics
+    )
+    augmenter = Augmenter(paraphrases, settings.collections)
+    collections = CollectionService(
+        store, embeddings, settings.collections, settings.limits, augmenter
+    )
     token_cache = TokenVectorCache(settings.collections.token_cache_mb * 1024 * 1024)
     container = Container(
         settings=settings,
@@ -62,9 +69,7 @@ async def build_container(settings: Settings, metrics: Metrics) -> Container:
         collections=collections,
         search=SearchService(collections, token_cache),
         similarity=SimilarityService(embeddings, settings.limits),
-        paraphrases=ParaphraseService(
-            registry, embeddings, settings.generation, settings.models, metrics
-        ),
+        paraphrases=paraphrases,
     )
     if not registry.names():
         container.not_ready_reason = (

@@ -119,8 +119,16 @@ class CollectionSettings(BaseModel):
     max_top_k: int = Field(1000, ge=1)
     max_queries: int = Field(64, ge=1)
     max_rerank_candidates: int = Field(200, ge=1)
-    filter_overfetch: int = Field(4, ge=1, description="first fetch = top_k x this with a filter")
-    max_fetch: int = Field(16384, ge=1, description="cap on candidates scanned for a filter")
+    filter_overfetch: int = Field(
+        4, ge=1, description="first fetch = top_k x this with a filter or aliases"
+    )
+    max_fetch: int = Field(
+        16384, ge=1, description="cap on candidates scanned for a filter or aliases"
+    )
+    max_aliases_per_document: int = Field(32, ge=0, description="given + generated aliases")
+    max_augmented_documents: int = Field(
+        8, ge=1, description="documents per upsert with `augment` (each is a paraphrase decode)"
+    )
     checkpoint_every: int = Field(
         20_000, ge=1, description="index checkpoint after this many written vectors"
     )

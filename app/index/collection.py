@@ -66,12 +66,14 @@ class Hit(NamedTuple):
     text: str
     payload: dict[str, Any]
     score: float  # cosine similarity
+    alias: str | None = None  # the alias that matched best, None when the document text did
 
 
 class WriteAck(NamedTuple):
     seq: int
     count: int  # documents written or removed
     missing: list[str]  # delete only: ids that were not present
+    aliases: int = 0  # aliases written (upsert) or removed with their documents (delete)
 
 
 # (config, collection folder) -> (index, checkpoint sequence or None)
@@ -99,6 +101,7 @@ class Collection:
         self._overfetch = overfetch
         self._max_fetch = max_fetch
         self._writes_since_checkpoint = 0
+        self._aliases = docs.alias_count()  # with none, an unfiltered search fetches just k
         self._closed = False
 
     def _check_open(self) -> None:
@@ -145,25 +148,39 @@ class Collection:
             self.checkpoint()
 
     # ---- writes -------------------------------------------------------------------------
-    def upsert(self, documents: Sequence[Document], vectors: np.ndarray) -> WriteAck:
-        """Durably upsert documents with their (n, dimension) unit vectors."""
+    def upsert(
+        self,
+        documents: Sequence[Document],
+        vectors: np.ndarray,
+        alias_vectors: np.ndarray | None = None,
+    ) -> WriteAck:
+        """Durably upsert documents with their (n, dimension) unit vectors; `alias_vectors`
+        (a, dimension) holds one unit vector per alias, in document order. An upsert replaces
+        a document's previous aliases."""
         vectors = check_vectors(vectors, self.config.dimension)
         if vectors.shape[0] != len(documents):
             raise ValueError(f"{len(documents)} documents but {vectors.shape[0]} vectors")
+        if alias_vectors is not None:
+            alias_vectors = check_vectors(alias_vectors, self.config.dimension, "alias_vectors")
         with self._lock:
             self._check_open()
-            result = self.docs.upsert(documents, vectors)
+            result = self.docs.upsert(documents, vectors, alias_vectors)
+            self.index.remove(result.replaced)
             self.index.upsert(result.iids, vectors)
-            self._wrote(len(documents))
-        return WriteAck(result.seq, len(documents), [])
+            if len(result.alias_iids):
+                self.index.upsert(result.alias_iids, alias_vectors)
+            self._aliases += len(result.alias_iids) - len(result.replaced)
+            self._wrote(len(documents) + len(result.alias_iids))
+        return WriteAck(result.seq, len(documents), [], len(result.alias_iids))
 
     def delete(self, ids: Sequence[str]) -> WriteAck:
         with self._lock:
             self._check_open()
             result: DeleteResult = self.docs.delete(ids)
-            self.index.remove(result.iids)
-            self._wrote(len(result.iids))
-        return WriteAck(result.seq, len(result.iids), result.missing)
+            self.index.remove(np.concatenate([result.iids, result.alias_iids]))
+            self._aliases -= len(result.alias_iids)
+            self._wrote(len(result.iids) + len(result.alias_iids))
+        return WriteAck(result.seq, len(result.iids), result.missing, len(result.alias_iids))
 
     def _wrote(self, n: int) -> None:
         self._writes_since_checkpoint += n
@@ -192,22 +209,28 @@ class Collection:
     def search(
         self, queries: np.ndarray, k: int, flt: PayloadFilter | None = None
     ) -> list[list[Hit]]:
-        """Top-k hits per query (nq, dimension) unit vectors, best first, filter applied.
+        """Top-k documents per query (nq, dimension) unit vectors, best first, filter applied.
 
-        With a filter, each query fetches `overfetch * k` candidates and grows the fetch until
-        k pass or the whole collection (or `max_fetch`) was scanned.
+        A document is returned once, scored by the best of its own vector and its aliases'.
+        With a filter or aliases, each query fetches `overfetch * k` candidates and grows the
+        fetch until k documents pass or the whole collection (or `max_fetch`) was scanned.
         """
         queries = check_vectors(queries, self.config.dimension, "queries")
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
-        if flt is None or flt.is_empty:
+        if flt is not None and flt.is_empty:
+            flt = None
+        with self._lock:
+            self._check_open()
+            direct = flt is None and self._aliases == 0
+        if direct:
             with self._lock:
                 self._check_open()
                 hits = self.index.search(queries, k)
             return [self._hits(hits.ids[i], hits.scores[i], None, k) for i in range(len(queries))]
-        return [self._filtered(q[None], k, flt) for q in queries]
+        return [self._grown(q[None], k, flt) for q in queries]
 
-    def _filtered(self, query: np.ndarray, k: int, flt: PayloadFilter) -> list[Hit]:
+    def _grown(self, query: np.ndarray, k: int, flt: PayloadFilter | None) -> list[Hit]:
         with self._lock:
             self._check_open()
             total = self.index.size
@@ -220,14 +243,20 @@ class Collection:
                 fetch = min(fetch * 4, total, self._max_fetch)
 
     def _hits(self, ids: np.ndarray, scores: np.ndarray, flt: PayloadFilter | None, k: int):
+        """Hits in score order, each document once (its best-scoring vector), filter applied."""
         valid = ids >= 0
-        docs = self.docs.get_many(ids[valid].tolist())
+        found = self.docs.resolve(ids[valid].tolist())
         out: list[Hit] = []
+        seen: set[int] = set()
         for iid, score in zip(ids[valid].tolist(), scores[valid].tolist(), strict=True):
-            doc = docs.get(iid)
-            if doc is None or (flt is not None and not flt.matches(doc.payload)):
+            match = found.get(iid)
+            if match is None or match.doc.iid in seen:
                 continue
-            out.append(Hit(iid, doc.id, doc.text, doc.payload, float(score)))
+            doc = match.doc
+            seen.add(doc.iid)
+            if flt is not None and not flt.matches(doc.payload):
+                continue
+            out.append(Hit(doc.iid, doc.id, doc.text, doc.payload, float(score), match.alias))
             if len(out) == k:
                 break
         return out

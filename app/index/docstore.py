@@ -8,6 +8,11 @@ Each write transaction bumps `seq` (monotonic) and stamps the rows it touches; d
 a tombstone `(iid, seq)` so an index snapshot tagged with seq S is brought up to date by
 replaying rows and tombstones with seq > S. Internal ids (`iid`) are never reused
 (AUTOINCREMENT), so replay order between tombstones and rows does not matter.
+
+Aliases (other phrasings of a document, e.g. generated similar questions) are rows of their
+own with a vector and an iid drawn from the same AUTOINCREMENT counter as documents, so the
+index holds them like documents and a hit on one resolves to its document. They belong to
+the document: an upsert replaces them and a delete removes them (both leave tombstones).
 """
 
 from __future__ import annotations
@@ -35,6 +40,15 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE INDEX IF NOT EXISTS docs_seq ON docs(seq);
 CREATE TABLE IF NOT EXISTS tombstones (iid INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq);
+CREATE TABLE IF NOT EXISTS aliases (
+    iid INTEGER PRIMARY KEY,
+    doc_iid INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS aliases_doc ON aliases(doc_iid);
+CREATE INDEX IF NOT EXISTS aliases_seq ON aliases(seq);
 """
 
 
@@ -43,6 +57,7 @@ class Document:
     id: str
     text: str
     payload: Mapping[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()  # indexed with their own vectors, resolve to this document
 
 
 @dataclass(frozen=True)
@@ -51,17 +66,26 @@ class StoredDocument:
     id: str
     text: str
     payload: dict[str, Any]
+    aliases: tuple[str, ...] = ()  # filled by `get` only
+
+
+class Resolved(NamedTuple):
+    doc: StoredDocument
+    alias: str | None  # the alias text when the iid is an alias, else None
 
 
 class UpsertResult(NamedTuple):
     seq: int
     iids: np.ndarray  # (n,) int64, aligned with the (deduplicated) input documents
+    alias_iids: np.ndarray  # (a,) int64, aligned with the aliases in document order
+    replaced: np.ndarray  # (r,) int64 iids of the aliases these documents had before
 
 
 class DeleteResult(NamedTuple):
     seq: int
     iids: np.ndarray  # (m,) int64 of the documents actually removed
     missing: list[str]  # ids that were not present
+    alias_iids: np.ndarray  # (r,) int64 of their aliases, removed with them
 
 
 class DocStore:
@@ -100,8 +124,13 @@ class DocStore:
             return int(self._meta("seq") or 0)
 
     def count(self) -> int:
+        """Documents (aliases not counted)."""
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+
+    def alias_count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM aliases").fetchone()[0])
 
     # ---- writes -------------------------------------------------------------------------
     def _transaction(self):
@@ -121,19 +150,32 @@ class DocStore:
         self._set_meta("seq", str(seq))
         return seq
 
-    def upsert(self, docs: Sequence[Document], vectors: np.ndarray) -> UpsertResult:
-        """Insert or replace documents by id, in one durable transaction.
+    def upsert(
+        self, docs: Sequence[Document], vectors: np.ndarray, alias_vectors: np.ndarray | None = None
+    ) -> UpsertResult:
+        """Insert or replace documents by id (aliases included), in one durable transaction.
 
         Parameters
         ----------
         docs : n documents with unique ids
         vectors : (n, d) float32, row i belongs to docs[i]
+        alias_vectors : (a, d) float32, one row per alias in document order (a = total aliases);
+            may be None when no document has aliases
         """
         vectors = np.ascontiguousarray(vectors, dtype="<f4")
         if vectors.ndim != 2 or vectors.shape[0] != len(docs):
             raise ValueError(f"vectors must have shape ({len(docs)}, d), got {vectors.shape}")
         if len({d.id for d in docs}) != len(docs):
             raise ValueError("document ids in one upsert must be unique")
+        n_alias = sum(len(d.aliases) for d in docs)
+        if alias_vectors is None:
+            alias_vectors = np.zeros((0, vectors.shape[1]), dtype="<f4")
+        alias_vectors = np.ascontiguousarray(alias_vectors, dtype="<f4")
+        if alias_vectors.shape != (n_alias, vectors.shape[1]):
+            raise ValueError(
+                f"alias_vectors must have shape ({n_alias}, {vectors.shape[1]}), "
+                f"got {alias_vectors.shape}"
+            )
         iids = np.empty(len(docs), dtype=np.int64)
         with self._lock, self._transaction():
             seq = self._next_seq()
@@ -146,7 +188,50 @@ class DocStore:
                     (doc.id, doc.text, json.dumps(dict(doc.payload)), vec.tobytes(), seq),
                 ).fetchone()
                 iids[i] = row[0]
-        return UpsertResult(seq, iids)
+            replaced = self._drop_aliases(iids.tolist(), seq)
+            alias_iids = self._reserve_iids(n_alias)
+            rows = (
+                (int(a), int(doc_iid), text, vec.tobytes(), seq)
+                for a, (doc_iid, text), vec in zip(
+                    alias_iids, self._alias_owners(docs, iids), alias_vectors, strict=True
+                )
+            )
+            self._conn.executemany(
+                "INSERT INTO aliases(iid, doc_iid, text, vector, seq) VALUES (?, ?, ?, ?, ?)", rows
+            )
+        return UpsertResult(seq, iids, alias_iids, replaced)
+
+    @staticmethod
+    def _alias_owners(docs: Sequence[Document], iids: np.ndarray) -> list[tuple[int, str]]:
+        return [(int(i), text) for doc, i in zip(docs, iids, strict=True) for text in doc.aliases]
+
+    def _reserve_iids(self, n: int) -> np.ndarray:
+        """n fresh iids from the documents' AUTOINCREMENT counter (inside a transaction).
+
+        SQLite gives the next document max(largest iid, sqlite_sequence) + 1, so raising the
+        counter reserves the range for aliases: iids stay unique and are never reused."""
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        top = self._conn.execute(
+            "UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'docs' RETURNING seq", (n,)
+        ).fetchone()
+        if top is None:  # no document was ever inserted; upsert inserts one first, so unused
+            self._conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('docs', ?)", (n,))
+            top = (n,)
+        return np.arange(top[0] - n + 1, top[0] + 1, dtype=np.int64)
+
+    def _drop_aliases(self, doc_iids: Sequence[int], seq: int) -> np.ndarray:
+        """Delete the aliases of these documents, tombstoned at `seq`; returns their iids."""
+        dropped: list[int] = []
+        for doc_iid in doc_iids:
+            rows = self._conn.execute(
+                "DELETE FROM aliases WHERE doc_iid = ? RETURNING iid", (doc_iid,)
+            ).fetchall()
+            dropped += [r[0] for r in rows]
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO tombstones(iid, seq) VALUES (?, ?)", ((i, seq) for i in dropped)
+        )
+        return np.array(dropped, dtype=np.int64)
 
     def delete(self, ids: Sequence[str]) -> DeleteResult:
         """Remove documents by id in one durable transaction; absent ids are reported."""
@@ -165,7 +250,8 @@ class DocStore:
                 self._conn.execute(
                     "INSERT OR REPLACE INTO tombstones(iid, seq) VALUES (?, ?)", (row[0], seq)
                 )
-        return DeleteResult(seq, np.array(removed, dtype=np.int64), missing)
+            aliases = self._drop_aliases(removed, seq)
+        return DeleteResult(seq, np.array(removed, dtype=np.int64), missing, aliases)
 
     def prune_tombstones(self, upto_seq: int) -> None:
         """Forget tombstones an index checkpoint at `upto_seq` already reflects."""
@@ -178,14 +264,23 @@ class DocStore:
         return StoredDocument(row[0], row[1], row[2], json.loads(row[3]))
 
     def get(self, doc_id: str) -> StoredDocument | None:
+        """The document with its aliases (in insertion order)."""
         with self._lock:
             row = self._conn.execute(
                 "SELECT iid, id, text, payload FROM docs WHERE id = ?", (doc_id,)
             ).fetchone()
-        return None if row is None else self._doc(row)
+            if row is None:
+                return None
+            aliases = self._conn.execute(
+                "SELECT text FROM aliases WHERE doc_iid = ? ORDER BY iid", (row[0],)
+            ).fetchall()
+        return StoredDocument(
+            row[0], row[1], row[2], json.loads(row[3]), tuple(a[0] for a in aliases)
+        )
 
-    def get_many(self, iids: Sequence[int]) -> dict[int, StoredDocument]:
-        out: dict[int, StoredDocument] = {}
+    def resolve(self, iids: Sequence[int]) -> dict[int, Resolved]:
+        """Each iid that still exists -> its document (for an alias: its owner and the alias)."""
+        out: dict[int, Resolved] = {}
         unique = list(dict.fromkeys(int(i) for i in iids))
         with self._lock:
             for start in range(0, len(unique), 900):  # SQLite's bound-variable limit
@@ -194,26 +289,39 @@ class DocStore:
                 for row in self._conn.execute(
                     f"SELECT iid, id, text, payload FROM docs WHERE iid IN ({marks})", chunk
                 ):
-                    out[row[0]] = self._doc(row)
+                    out[row[0]] = Resolved(self._doc(row), None)
+                rest = [i for i in chunk if i not in out]
+                if not rest:
+                    continue
+                marks = ",".join("?" * len(rest))
+                for row in self._conn.execute(
+                    "SELECT a.iid, a.text, d.iid, d.id, d.text, d.payload FROM aliases a "
+                    f"JOIN docs d ON d.iid = a.doc_iid WHERE a.iid IN ({marks})",
+                    rest,
+                ):
+                    out[row[0]] = Resolved(self._doc(row[2:]), row[1])
         return out
 
     def vectors_since(
         self, seq: int, dimension: int, batch: int = 8192
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield (iids (b,) int64, vectors (b, dimension) float32) of rows written after `seq`."""
-        last = -1
-        while True:
-            with self._lock:
-                rows = self._conn.execute(
-                    "SELECT iid, vector FROM docs WHERE seq > ? AND iid > ? ORDER BY iid LIMIT ?",
-                    (seq, last, batch),
-                ).fetchall()
-            if not rows:
-                return
-            iids = np.array([r[0] for r in rows], dtype=np.int64)
-            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, dimension)
-            last = int(iids[-1])
-            yield iids, vecs.astype(np.float32, copy=False)
+        """Yield (iids (b,) int64, vectors (b, dimension) float32) of the documents, then the
+        aliases, written after `seq`."""
+        for table in ("docs", "aliases"):
+            last = -1
+            while True:
+                with self._lock:
+                    rows = self._conn.execute(
+                        f"SELECT iid, vector FROM {table} WHERE seq > ? AND iid > ? "
+                        "ORDER BY iid LIMIT ?",
+                        (seq, last, batch),
+                    ).fetchall()
+                if not rows:
+                    break
+                iids = np.array([r[0] for r in rows], dtype=np.int64)
+                vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4")
+                last = int(iids[-1])
+                yield iids, vecs.reshape(-1, dimension).astype(np.float32, copy=False)
 
     def tombstones_since(self, seq: int) -> np.ndarray:
         with self._lock:

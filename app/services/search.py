@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import ValidationFailed
+from app.index.collection import Hit
 from app.index.filters import PayloadFilter
 from app.rerank.distances import RerankMethod
 from app.rerank.rerank import rerank
@@ -36,8 +37,9 @@ class SearchHit:
     id: str
     text: str
     payload: dict[str, Any]
-    score: float  # cosine similarity
+    score: float  # cosine similarity (of the best of the document and its aliases)
     rerank_score: float | None = None  # -WMD or 1 - WRD when reranked
+    matched_alias: str | None = None  # the alias that scored `score`, None for the text itself
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ class SearchResult:
     model: str
     results: list[list[SearchHit]]
     timings: StageTimings
+
+
+def _hit(hit: Hit, rerank_score: float | None = None) -> SearchHit:
+    return SearchHit(hit.id, hit.text, hit.payload, hit.score, rerank_score, hit.alias)
 
 
 def _ms(start: float) -> float:
@@ -107,8 +113,7 @@ class SearchService:
         search_ms = _ms(started)
 
         if rerank_options is None:
-            results = [[SearchHit(h.id, h.text, h.payload, h.score) for h in row[:top_k]]
-                       for row in hits]  # fmt: skip
+            results = [[_hit(h) for h in row[:top_k]] for row in hits]
             timings = StageTimings(embed_ms, search_ms, None, None)
             return SearchResult(coll.config.name, model, results, timings)
 
@@ -153,10 +158,6 @@ class SearchService:
             usable = [h for h in row if len(tokens[h.text])]
             # exhaustive: bench_rerank measured the bound pruning slower here (it skips few EMDs)
             ranked = rerank(method, qtok, [tokens[h.text] for h in usable], top_k, prune=False)
-            results.append(
-                [
-                    SearchHit(usable[i].id, usable[i].text, usable[i].payload, usable[i].score, s)
-                    for i, s in zip(ranked.indices.tolist(), ranked.scores.tolist(), strict=True)
-                ]
-            )
+            order = zip(ranked.indices.tolist(), ranked.scores.tolist(), strict=True)
+            results.append([_hit(usable[i], score) for i, score in order])
         return results

@@ -15,6 +15,7 @@ from app.api.schemas.collections import (
     UpsertRequest,
     WriteResponse,
 )
+from app.services.augment import AugmentOptions
 from app.services.collections import CollectionInfo, DocumentInput
 
 router = APIRouter(prefix="/collections", tags=["collections"])
@@ -69,9 +70,10 @@ async def drop_collection(name: str, container: ReadyContainerDep) -> dict:
 async def upsert_documents(
     name: str, body: UpsertRequest, container: ReadyContainerDep
 ) -> WriteResponse:
-    docs = [DocumentInput(d.id, d.text, d.payload, d.vector) for d in body.documents]
-    ack = await container.collections.upsert(name, docs)
-    return WriteResponse(collection=name, upserted=ack.count, seq=ack.seq)
+    docs = [DocumentInput(d.id, d.text, d.payload, d.vector, d.aliases) for d in body.documents]
+    augment = AugmentOptions(**body.augment.model_dump()) if body.augment else None
+    ack = await container.collections.upsert(name, docs, augment)
+    return WriteResponse(collection=name, upserted=ack.count, aliases=ack.aliases, seq=ack.seq)
 
 
 @router.post("/{name}/documents/delete", response_model=WriteResponse, dependencies=[WriteAccess])
@@ -79,13 +81,15 @@ async def delete_documents(
     name: str, body: DeleteRequest, container: ReadyContainerDep
 ) -> WriteResponse:
     ack = await container.collections.delete(name, body.ids)
-    return WriteResponse(collection=name, deleted=ack.count, missing=ack.missing, seq=ack.seq)
+    return WriteResponse(
+        collection=name, deleted=ack.count, aliases=ack.aliases, missing=ack.missing, seq=ack.seq
+    )
 
 
 @router.get("/{name}/documents/{doc_id:path}", response_model=DocumentOut)
 async def get_document(name: str, doc_id: str, container: ReadyContainerDep) -> DocumentOut:
     doc = await container.collections.get(name, doc_id)
-    return DocumentOut(id=doc.id, text=doc.text, payload=doc.payload)
+    return DocumentOut(id=doc.id, text=doc.text, payload=doc.payload, aliases=list(doc.aliases))
 
 
 @router.get("/{name}", response_model=CollectionOut)

@@ -62,10 +62,31 @@ class DocumentIn(StrictModel):
     vector: list[float] | None = Field(
         None, description="Optional precomputed vector (collection dimension); else embedded."
     )
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="Other phrasings (e.g. similar questions) indexed with their own vectors; "
+        "a hit on one returns this document once. Replaced by every upsert of the document.",
+    )
+
+
+class AugmentBody(StrictModel):
+    """Generate aliases: SimBERT paraphrases of each document's text (POST /paraphrase)."""
+
+    k: int = Field(5, description="paraphrases kept per document (closest to it first)")
+    model: str | None = Field(None, description="generator model; the default generator if omitted")
+    n: int = Field(32, description="candidates sampled per document")
+    max_length: int = Field(32, description="new tokens per candidate")
+    min_score: float | None = Field(
+        None, description="keep only paraphrases with at least this cosine to the document"
+    )
+    seed: int | None = Field(None, description="document i decodes with seed + i")
 
 
 class UpsertRequest(StrictModel):
     documents: list[DocumentIn]
+    augment: AugmentBody | None = Field(
+        None, description="also index k generated paraphrases of each document as its aliases"
+    )
 
 
 class DeleteRequest(StrictModel):
@@ -76,6 +97,7 @@ class WriteResponse(BaseModel):
     collection: str
     upserted: int = 0
     deleted: int = 0
+    aliases: int = Field(0, description="aliases written, or removed with deleted documents")
     missing: list[str] = Field(default_factory=list)
     seq: int = Field(description="Write sequence of this durable write (monotonic).")
 
@@ -84,3 +106,4 @@ class DocumentOut(BaseModel):
     id: str
     text: str
     payload: dict[str, Any]
+    aliases: list[str] = Field(default_factory=list)

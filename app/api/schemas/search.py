@@ -31,8 +31,11 @@ class HitOut(BaseModel):
     id: str
     text: str
     payload: dict[str, Any]
-    score: float
+    score: float = Field(description="cosine of the query to the document or its best alias")
     rerank_score: float | None = None
+    matched_alias: str | None = Field(
+        None, description="the alias that scored `score`; null when the document text did"
+    )
 
 
 class QueryResult(BaseModel):

@@ -92,7 +92,7 @@ def test_upsert_replaces_get_and_delete(api):
                  json={"documents": [{"id": "q1", "text": "completely new words", "payload": {"v": 2}}]})  # fmt: skip
     assert r.status_code == 200 and r.json()["seq"] >= 2
     doc = api.get(f"/collections/{name}/documents/q1").json()
-    assert doc == {"id": "q1", "text": "completely new words", "payload": {"v": 2}}
+    assert doc == {"id": "q1", "text": "completely new words", "payload": {"v": 2}, "aliases": []}
     hits = api.post(
         "/search", json={"collection": name, "query": "completely new words", "top_k": 1}
     ).json()
@@ -247,3 +247,49 @@ def test_similarity_methods_match_the_engine(api, tiny_models_dir):
     assert r.status_code == 422
     r = api.post("/similarity", json={"pairs": [["a", "b"]], "method": "jaccard"})
     assert r.status_code == 422
+
+
+def test_aliases_find_their_document_once(api):
+    name = make(api)
+    alias = "what should I do when I cannot log in"
+    doc = {"id": "q1", "text": DOCS[0][1], "payload": DOCS[0][2], "aliases": [alias, "pw reset"]}
+    r = api.post(f"/collections/{name}/documents", json={"documents": [doc]})
+    assert r.status_code == 200 and r.json()["aliases"] == 2
+    assert api.get(f"/collections/{name}/documents/q1").json()["aliases"] == [alias, "pw reset"]
+    assert api.get(f"/collections/{name}").json()["size"] == len(DOCS)  # aliases not counted
+    res = api.post("/search", json={"collection": name, "query": alias, "top_k": len(DOCS)})
+    hits = res.json()["results"][0]["hits"]
+    assert hits[0]["id"] == "q1" and hits[0]["matched_alias"] == alias
+    assert hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
+    assert sorted(h["id"] for h in hits) == sorted(i for i, _, _ in DOCS)  # each once
+    direct = api.post("/search", json={"collection": name, "query": DOCS[2][1], "top_k": 1})
+    assert direct.json()["results"][0]["hits"][0]["matched_alias"] is None
+    reranked = api.post(
+        "/search",
+        json={"collection": name, "query": alias, "top_k": 3, "rerank": {"method": "wrd"}},
+    ).json()["results"][0]["hits"]
+    assert len({h["id"] for h in reranked}) == 3
+    r = api.post(f"/collections/{name}/documents/delete", json={"ids": ["q1"]})
+    assert (r.json()["deleted"], r.json()["aliases"]) == (1, 2)
+    res = api.post("/search", json={"collection": name, "query": alias, "top_k": 1}).json()
+    assert res["results"][0]["hits"][0]["id"] != "q1"
+
+
+def test_alias_errors_and_augment_without_a_generator(api):
+    name = make(api)
+    r = api.post(
+        f"/collections/{name}/documents",
+        json={"documents": [{"id": "a", "text": "x", "aliases": ["ok", " "]}]},
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "documents[0].aliases[1]"
+    r = api.post(
+        f"/collections/{name}/documents",
+        json={"documents": [{"id": "a", "text": "x", "aliases": [f"a{i}" for i in range(33)]}]},
+    )
+    assert r.status_code == 413 and r.json()["error"]["param"] == "documents[0].aliases"
+    r = api.post(
+        f"/collections/{name}/documents",
+        json={"documents": [{"id": "a", "text": "x"}], "augment": {"k": 2}},
+    )
+    assert r.status_code == 503 and "train-simbert" in r.json()["error"]["message"]
+    assert api.get(f"/collections/{name}/documents/a").status_code == 404  # nothing written

@@ -156,3 +156,51 @@ def test_committed_demo_generator_answers_out_of_the_box():
     assert body["model"] == "minilm-simbert"
     assert 1 <= len(body["paraphrases"]) <= 5
     assert all(-1.0 <= p["score"] <= 1.0 + 1e-6 for p in body["paraphrases"])
+
+
+def test_augment_indexes_the_paraphrases_as_aliases(live):
+    assert live.put("/collections/faq", json={"model": "tiny-simbert"}).status_code == 201
+    docs = [{"id": "w", "text": TEXT}, {"id": "o", "text": "where is my order"}]
+    augment = {"k": 3, "n": 16, "seed": 7, "max_length": 8}
+    r = live.post("/collections/faq/documents", json={"documents": docs, "augment": augment})
+    assert r.status_code == 200, r.text
+    stored = [live.get(f"/collections/faq/documents/{d['id']}").json() for d in docs]
+    for i, (doc, got) in enumerate(zip(docs, stored, strict=True)):
+        # exactly what /paraphrase returns for that text and seed (document i uses seed + i)
+        same = live.post(
+            "/paraphrase",
+            json={"text": doc["text"], "k": 3, "n": 16, "seed": 7 + i, "max_length": 8},
+        ).json()
+        assert got["aliases"] == [p["text"] for p in same["paraphrases"]]
+        assert 1 <= len(got["aliases"]) <= 3
+    assert r.json()["aliases"] == sum(len(s["aliases"]) for s in stored)
+    alias = stored[0]["aliases"][0]
+    hit = live.post("/search", json={"collection": "faq", "query": alias, "top_k": 2}).json()
+    hits = hit["results"][0]["hits"]
+    assert hits[0]["id"] == "w" and hits[0]["matched_alias"] == alias
+    assert [h["id"] for h in hits].count("w") == 1
+    # min_score keeps only close paraphrases; a bound above every score keeps none
+    r = live.post(
+        "/collections/faq/documents",
+        json={"documents": docs[:1], "augment": {**augment, "min_score": 1.0}},
+    )
+    assert r.json()["aliases"] == 0
+    assert live.get("/collections/faq/documents/w").json()["aliases"] == []
+
+
+def test_augment_is_bounded_per_request(live):
+    live.put("/collections/bounded", json={"model": "tiny-simbert"})
+    docs = [{"id": str(i), "text": f"question {i}"} for i in range(9)]
+    r = live.post("/collections/bounded/documents", json={"documents": docs, "augment": {"k": 1}})
+    assert r.status_code == 413 and r.json()["error"]["param"] == "documents"
+    r = live.post(
+        "/collections/bounded/documents",
+        json={"documents": docs[:1], "augment": {"k": 1, "n": 100000}},
+    )
+    assert r.status_code == 413 and r.json()["error"]["param"] == "augment.n"
+    r = live.post(
+        "/collections/bounded/documents",
+        json={"documents": [{"id": "x", "text": "y" * 600}], "augment": {"k": 1}},
+    )
+    assert r.status_code == 413 and r.json()["error"]["param"] == "documents[0].text"
+    assert live.get("/collections/bounded").json()["size"] == 0

@@ -73,3 +73,55 @@ def test_torn_wal_tail_keeps_committed_prefix(tmp_path):
     recovered = DocStore(crash / "d.sqlite")
     assert recovered.seq == 4
     assert [recovered.get(f"id{i}") is not None for i in range(5)] == [True] * 4 + [False]
+
+
+def test_aliases_share_the_iid_counter_and_belong_to_their_document(tmp_path):
+    store = DocStore(tmp_path / "d.sqlite")
+    v, av = vecs(2), vecs(3, seed=1)
+    r1 = store.upsert(
+        [Document("a", "alpha", aliases=("al-1", "al-2")), Document("b", "beta", aliases=("bl",))],
+        v,
+        av,
+    )
+    assert r1.iids.tolist() == [1, 2] and r1.alias_iids.tolist() == [3, 4, 5]
+    assert r1.replaced.tolist() == [] and store.count() == 2 and store.alias_count() == 3
+    assert store.get("a").aliases == ("al-1", "al-2")
+    found = store.resolve([4, 5, 1, 99])
+    assert (found[4].doc.id, found[4].alias) == ("a", "al-2")
+    assert (found[5].doc.id, found[5].alias) == ("b", "bl")
+    assert (found[1].doc.id, found[1].alias) == ("a", None) and 99 not in found
+    # vectors of documents and then aliases, all replayable
+    got = list(store.vectors_since(0, 4))
+    assert [ids.tolist() for ids, _ in got] == [[1, 2], [3, 4, 5]]
+    np.testing.assert_array_equal(got[1][1], av)
+    # a re-upsert replaces the aliases (tombstoned); new iids continue past every earlier one
+    # (SQLite's upsert may also consume a number, so only "larger" is promised, not "next")
+    r2 = store.upsert([Document("a", "alpha 2", aliases=("new",))], vecs(1), vecs(1, seed=2))
+    assert r2.iids.tolist() == [1] and r2.replaced.tolist() == [3, 4]
+    (new_alias,) = r2.alias_iids.tolist()
+    assert new_alias > 5
+    assert store.tombstones_since(1).tolist() == [3, 4]
+    assert store.get("a").aliases == ("new",) and 3 not in store.resolve([3])
+    (c_iid,) = store.upsert([Document("c", "gamma")], vecs(1)).iids.tolist()
+    assert c_iid > new_alias
+    # without aliases an upsert drops the old ones
+    assert store.upsert([Document("b", "beta")], vecs(1)).replaced.tolist() == [5]
+    # delete removes the document's aliases with it, and the counter survives a reopen
+    d = store.delete(["a"])
+    assert d.iids.tolist() == [1] and d.alias_iids.tolist() == [new_alias]
+    assert store.alias_count() == 0
+    assert sorted(store.tombstones_since(d.seq - 1)) == [1, new_alias]
+    store.close()
+    again = DocStore(tmp_path / "d.sqlite")
+    r3 = again.upsert([Document("z", "zeta", aliases=("zz",))], vecs(1), vecs(1))
+    assert c_iid < r3.iids[0] < r3.alias_iids[0]
+    assert again.get("z").aliases == ("zz",)
+
+
+def test_alias_vectors_must_match_the_aliases(tmp_path):
+    store = DocStore(tmp_path / "d.sqlite")
+    with pytest.raises(ValueError, match="alias_vectors"):
+        store.upsert([Document("a", "x", aliases=("y", "z"))], vecs(1), vecs(1))
+    with pytest.raises(ValueError, match="alias_vectors"):
+        store.upsert([Document("a", "x", aliases=("y",))], vecs(1))
+    assert store.seq == 0 and store.count() == 0

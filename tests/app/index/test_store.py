@@ -128,3 +128,35 @@ def test_bad_names_rejected(name):
 @pytest.mark.parametrize("name", ["faq", "FAQ-prod_2", "0", "x" * 64])
 def test_good_names(name):
     assert validate_name(name) == name
+
+
+def test_aliases_find_their_document_once_and_survive_a_crash(tmp_path, backend):
+    store = make_store(tmp_path, checkpoint_every=1000)
+    coll, _ = store.create(config(backend=backend))
+    v = unit(6, 7)
+    # d0 has two aliases: one equal to the query, one close to it; d1 is the runner-up
+    query = unit(1, 8)
+    near = query + 0.05 * unit(1, 9)
+    near /= np.linalg.norm(near)
+    aliased = Document("d0", "text 0", {"group": 0}, aliases=("exact", "near"))
+    coll.upsert([aliased, *docs(5, start=1)], v, np.concatenate([query, near]))
+    assert coll.size == 6 and coll.index.size == 8
+    hits = coll.search(query, 3)[0]
+    assert [h.id for h in hits].count("d0") == 1 and len(hits) == 3
+    assert hits[0].id == "d0" and hits[0].alias == "exact"
+    assert hits[0].score == pytest.approx(1.0, abs=1e-5)
+    # every document once even when k asks for all of them
+    assert sorted(h.id for h in coll.search(query, 10)[0]) == [f"d{i}" for i in range(6)]
+    # a filter that excludes the document excludes its aliases too
+    assert "d0" not in {h.id for h in coll.search(query, 3, PayloadFilter(must={"group": 1}))[0]}
+    # crash without a checkpoint: the aliases are replayed from the docstore
+    if backend is Backend.MILVUS:
+        store._milvus.close()
+    store2 = make_store(tmp_path, checkpoint_every=1000)
+    coll2 = store2.get("faq")
+    assert coll2.index.size == 8
+    assert coll2.search(query, 1)[0][0].alias == "exact"
+    ack = coll2.delete(["d0"])
+    assert (ack.count, ack.aliases) == (1, 2) and coll2.index.size == 5
+    assert "d0" not in {h.id for h in coll2.search(query, 10)[0]}
+    store2.close()

@@ -1,0 +1,66 @@
+"""FAQ augmentation: generated paraphrases of a document, stored as its aliases.
+
+Each document's text goes through `ParaphraseService` (SimBERT `gen_synonyms`: sample n,
+dedupe, drop the input, rank by cosine to it); the top k become aliases that the collection
+indexes with their own vectors and resolves to the document (a hit on one returns the
+document once). Decoding is the expensive part, so the documents per request are bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.errors import SimserveError, ValidationFailed
+from app.services.paraphrase import ParaphraseService, check_work_bound
+from app.settings import CollectionSettings
+
+
+@dataclass(frozen=True)
+class AugmentOptions:
+    k: int = 5  # aliases kept per document: the k paraphrases closest to it
+    model: str | None = None  # generator; the served default generator when None
+    n: int = 32  # candidates sampled per document
+    max_length: int = 32  # new tokens per candidate
+    min_score: float | None = None  # drop paraphrases with a lower cosine to the document
+    seed: int | None = None  # document i decodes with seed + i: same request, same aliases
+
+
+class Augmenter:
+    def __init__(self, paraphrases: ParaphraseService, settings: CollectionSettings):
+        self.paraphrases = paraphrases
+        self.settings = settings
+
+    async def aliases(self, texts: Sequence[str], options: AugmentOptions) -> list[list[str]]:
+        """Generated alias texts per document text, best first (at most k each)."""
+        check_work_bound(len(texts), self.settings.max_augmented_documents, "documents")
+        if options.min_score is not None and not -1 <= options.min_score <= 1:
+            raise ValidationFailed(
+                "augment.min_score must be in [-1, 1]", param="augment.min_score"
+            )
+        out = []
+        for i, text in enumerate(texts):
+            seed = None if options.seed is None else (options.seed + i) % 2**63
+            try:
+                result = await self.paraphrases.paraphrase(
+                    text, model=options.model, n=options.n, k=options.k,
+                    max_length=options.max_length, seed=seed,
+                )  # fmt: skip
+            except SimserveError as exc:
+                raise _located(exc, i) from None
+            out.append(
+                [
+                    p.text
+                    for p in result.paraphrases
+                    if options.min_score is None or p.score >= options.min_score
+                ]
+            )
+        return out
+
+
+def _located(exc: SimserveError, index: int) -> SimserveError:
+    """The same error with its param named as the upsert request spells it."""
+    if exc.param is None:
+        return exc
+    where = f"documents[{index}].text" if exc.param == "text" else f"augment.{exc.param}"
+    return type(exc)(exc.message, param=where, retry_after=exc.retry_after)

@@ -1,0 +1,141 @@
+"""FAQ augmentation: does indexing generated paraphrases as aliases raise recall@1? (issue 4.6)
+
+    python -m benchmarks.bench_augment [--k 5] [--n 32] [--limit 0]
+
+Data: ../shared/data/msrp/dev.tsv. Every distinct sentence1 is a document (the label-0 ones
+are distractors); every label-1 pair's sentence2 is a query whose answer is its sentence1.
+Two collections over real HTTP on the served `minilm` (flat index, exact search): plain,
+and augmented (`augment: {model: minilm-simbert, k, n, seed}` on upsert, 8 documents per
+request, the per-request bound). Reports recall@1, recall@5 and MRR@10 of each, the share of
+augmented top-1 hits that came through an alias, and the alias count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from benchmarks.report import table, write_section
+from tests.live_server import LiveServer
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "msrp" / "dev.tsv"
+SECTION = "faq-augmentation"
+TITLE = "FAQ augmentation: recall of a question's paraphrase with and without generated aliases"
+
+
+def read_task(path: Path, limit: int) -> tuple[list[str], list[tuple[str, int]]]:
+    """Documents (distinct sentence1) and (query, index of its document) for label-1 pairs."""
+    with open(path, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    docs = list(dict.fromkeys(r["sentence1"].strip() for r in rows))
+    if limit:
+        docs = docs[:limit]
+    where = {d: i for i, d in enumerate(docs)}
+    queries = [
+        (r["sentence2"].strip(), where[r["sentence1"].strip()])
+        for r in rows
+        if float(r["score"]) == 1 and r["sentence1"].strip() in where
+    ]
+    return docs, queries
+
+
+def fill(http: httpx.Client, name: str, docs: list[str], augment: dict | None) -> float:
+    r = http.put(f"/collections/{name}", json={"model": "minilm", "index": {"kind": "flat"}})
+    r.raise_for_status()
+    started, step = time.perf_counter(), 8
+    for start in range(0, len(docs), step):
+        body: dict = {"documents": [{"id": str(start + i), "text": t}
+                                    for i, t in enumerate(docs[start : start + step])]}  # fmt: skip
+        if augment:
+            body["augment"] = {**augment, "seed": augment["seed"] + start}
+        r = http.post(f"/collections/{name}/documents", json=body)
+        r.raise_for_status()
+        print(f"\r{name}: {min(start + step, len(docs))}/{len(docs)} documents", end="", flush=True)
+    print()
+    return time.perf_counter() - started
+
+
+def evaluate(http: httpx.Client, name: str, queries: list[tuple[str, int]]) -> dict:
+    ranks, via_alias = [], []
+    for start in range(0, len(queries), 64):
+        chunk = queries[start : start + 64]
+        r = http.post(
+            "/search", json={"collection": name, "queries": [q for q, _ in chunk], "top_k": 10}
+        )
+        r.raise_for_status()
+        for (_, answer), res in zip(chunk, r.json()["results"], strict=True):
+            ids = [int(h["id"]) for h in res["hits"]]
+            ranks.append(ids.index(answer) + 1 if answer in ids else 0)
+            via_alias.append(bool(res["hits"]) and res["hits"][0]["matched_alias"] is not None)
+    ranks_a = np.array(ranks)
+    return {
+        "r1": float(np.mean(ranks_a == 1)),
+        "r5": float(np.mean((ranks_a >= 1) & (ranks_a <= 5))),
+        "mrr": float(np.mean([1 / r if r else 0.0 for r in ranks])),
+        "alias_top1": float(np.mean(via_alias)),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--models-dirs", nargs="+", default=["var/models", "models/zoo"])
+    p.add_argument("--generator", default="minilm-simbert")
+    p.add_argument("--k", type=int, default=5, help="aliases per document")
+    p.add_argument("--n", type=int, default=32, help="candidates sampled per document")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=0, help="first N documents only (0 = all)")
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args()
+    docs, queries = read_task(DATA, args.limit)
+    env = {
+        "SIMSERVE_MODELS__SERVE": f'["minilm", "{args.generator}"]',
+        "SIMSERVE_MODELS__DEFAULT": "minilm",
+        "SIMSERVE_LIFECYCLE__REQUEST_DEADLINE_S": "120",
+        "SIMSERVE_GENERATION__TIMEOUT_S": "120",
+    }
+    augment = {"model": args.generator, "k": args.k, "n": args.n, "seed": args.seed}
+    with (
+        LiveServer([Path(d) for d in args.models_dirs], env=env) as server,
+        httpx.Client(base_url=server.url, timeout=600) as http,
+    ):
+        plain_s = fill(http, "plain", docs, None)
+        aug_s = fill(http, "augmented", docs, augment)
+        aliases = sum(
+            len(http.get(f"/collections/augmented/documents/{i}").json()["aliases"])
+            for i in range(len(docs))
+        )
+        plain, aug = evaluate(http, "plain", queries), evaluate(http, "augmented", queries)
+    rows = [
+        ["plain", f"{plain['r1']:.3f}", f"{plain['r5']:.3f}", f"{plain['mrr']:.3f}", "-",
+         f"{plain_s:.0f}"],
+        [f"augmented (k={args.k}, n={args.n})", f"{aug['r1']:.3f}", f"{aug['r5']:.3f}",
+         f"{aug['mrr']:.3f}", f"{aug['alias_top1']:.1%}", f"{aug_s:.0f}"],
+    ]  # fmt: skip
+    body = (
+        f"Data: `msrp/dev.tsv`: {len(docs)} documents (distinct sentence1), {len(queries)} "
+        f"queries (sentence2 of the label-1 pairs). Encoder `minilm`, flat index; generator "
+        f"`{args.generator}`; {aliases} aliases stored ({aliases / len(docs):.2f} per "
+        "document after dedupe).\n\n"
+        + table(
+            ["collection", "recall@1", "recall@5", "MRR@10", "top-1 via alias", "upsert s"],
+            rows,
+        )
+        + f"\n\nrecall@1 change with augmentation: {aug['r1'] - plain['r1']:+.3f}.\n"
+    )
+    print(body)
+    if not args.no_write:
+        command = "python -m benchmarks.bench_augment " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+            if k not in {"no_write", "models_dirs"}
+        )  # fmt: skip
+        write_section(SECTION, TITLE, body, command)
+
+
+if __name__ == "__main__":
+    main()
