@@ -36,6 +36,7 @@ RESUME_KEYS = (
     "seed",
     "max_length",
     "thresholds",
+    "label_step",
 )
 
 
@@ -54,6 +55,10 @@ class TrainConfig:
     seed: int = 0
     max_length: int = 64
     thresholds: tuple[float, ...] | None = None  # softmax class edges; None = label midpoint
+    # round training scores to multiples of this (1.0: integer 0-5 STS-B labels, as in the
+    # Chinese STS-B of METHODS.md 2.1, so near-equal scores tie instead of forming an order);
+    # None keeps them as given. Dev scores are never rounded.
+    label_step: float | None = None
     eval_batch_size: int = 128
     export: bool = True
     overwrite: bool = False  # replace an existing models_dir/name folder
@@ -66,6 +71,8 @@ class TrainConfig:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.label_step is not None and not self.label_step > 0:
+            raise ValueError(f"label_step must be > 0, got {self.label_step}")
 
     def identity(self) -> dict:
         data = asdict(self)
@@ -142,6 +149,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="softmax objective: class edges on the score (default: midpoint of the train range, "
         "i.e. label > 2.5 on STS-B as in the CoSENT post's Sentence-BERT baseline)",
     )
+    parser.add_argument(
+        "--label-step",
+        type=float,
+        default=None,
+        help="round training scores to multiples of this (1: integer STS-B labels); "
+        "dev scores stay as given",
+    )
     parser.add_argument("--no-export", action="store_true", help="train and select only")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
     parser.add_argument("--no-progress", action="store_true")
@@ -149,7 +163,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     copied = ("source", "train", "dev", "name", "out_dir", "models_dir", "objective", "epochs")
-    copied += ("batch_size", "lr", "seed", "max_length")
+    copied += ("batch_size", "lr", "seed", "max_length", "label_step")
     return TrainConfig(
         **{key: getattr(args, key) for key in copied},
         thresholds=tuple(args.thresholds) if args.thresholds else None,

@@ -65,7 +65,8 @@ def run_training(config: TrainConfig) -> TrainResult:
     if config.export and target.exists() and not config.overwrite:
         raise InvalidInput(f"{target} already exists; pass --overwrite to replace it")
     run_dir.mkdir(parents=True, exist_ok=True)
-    train_pairs, dev_pairs = read_pairs(Path(config.train)), read_pairs(Path(config.dev))
+    train_pairs = read_pairs(Path(config.train)).rounded(config.label_step)
+    dev_pairs = read_pairs(Path(config.dev))
     resumed = load_trainer_state(run_dir)
     if resumed is not None and resumed[0].config != config.identity():
         old, new = resumed[0].config, config.identity()

@@ -22,6 +22,12 @@ class Pairs:
     def __len__(self) -> int:
         return len(self.first)
 
+    def rounded(self, step: float | None) -> Pairs:
+        """The same pairs with scores rounded to the nearest multiple of `step` (None: as is)."""
+        if step is None:
+            return self
+        return Pairs(self.first, self.second, np.round(self.scores / step) * step)
+
 
 def read_pairs(path: Path) -> Pairs:
     """Read a UTF-8 pairs TSV. Raises InvalidInput naming the file and line on bad rows."""

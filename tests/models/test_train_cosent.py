@@ -155,6 +155,33 @@ def test_resume_refuses_a_run_dir_with_other_settings(tiny, tmp_path):
         train(make_config(tiny, tmp_path / "run", epochs=2, lr=1e-4))
 
 
+def test_label_step_trains_on_rounded_scores_only(tiny, tmp_path):
+    """--label-step 1 is the same run as training on a TSV whose scores were rounded by hand
+    (dev untouched), and it is part of the run's identity."""
+    from app.errors import Conflict
+    from models.train_cosent import train
+    from models.training.pairs import read_pairs
+
+    source, train_tsv, dev_tsv = tiny
+    raw = read_pairs(train_tsv)
+    assert np.any(raw.scores != np.round(raw.scores))  # the fixture has fractional scores
+    rounded_tsv = tmp_path / "rounded.tsv"
+    rows = [f"{a}\t{b}\t{round(s):.0f}" for a, b, s in zip(raw.first, raw.second, raw.scores)]
+    rounded_tsv.write_text("sentence1\tsentence2\tscore\n" + "\n".join(rows) + "\n")
+    stepped = train(make_config(tiny, tmp_path / "stepped", epochs=1, label_step=1.0)).state
+    by_hand = train(
+        make_config((source, rounded_tsv, dev_tsv), tmp_path / "by-hand", epochs=1)
+    ).state
+    plain = train(make_config(tiny, tmp_path / "plain", epochs=1)).state
+    assert stepped.history[0].train_loss == pytest.approx(by_hand.history[0].train_loss)
+    assert stepped.history[0].dev_spearman == pytest.approx(by_hand.history[0].dev_spearman)
+    assert stepped.history[0].train_loss != pytest.approx(plain.history[0].train_loss)
+    with pytest.raises(Conflict, match="label_step"):
+        train(make_config(tiny, tmp_path / "stepped", epochs=2))
+    with pytest.raises(ValueError, match="label_step"):
+        make_config(tiny, tmp_path / "x", label_step=0.0)
+
+
 def test_cosine_mse_objective_trains(tiny, tmp_path):
     from models.train_cosent import train
 
