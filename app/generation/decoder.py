@@ -16,7 +16,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from app.generation.sampling import filter_probs, sample
+from app.generation.sampling import sample_logits
 from app.generation.spec import GeneratorSpec
 
 
@@ -85,13 +85,16 @@ class UniLMDecoder:
         logits, present = self.session.run([s.logits, s.present], feeds)
         return logits, present
 
-    def _probs(self, logits: np.ndarray, first: bool, params: SamplingParams) -> np.ndarray:
+    def _next(
+        self, logits: np.ndarray, first: bool, params: SamplingParams, rng: np.random.Generator
+    ) -> np.ndarray:
+        """One sampled token per row: (B, V) logits -> (B,) int64."""
         logits = np.array(logits, dtype=np.float32)  # copy: the banned entries are overwritten
         logits[:, self.banned] = -np.inf
         if first:  # at least one new token (bert4keras minlen = 1)
             logits[:, self.end_id] = -np.inf
-        return filter_probs(
-            logits, temperature=params.temperature, top_k=params.top_k, top_p=params.top_p
+        return sample_logits(
+            logits, rng, temperature=params.temperature, top_k=params.top_k, top_p=params.top_p
         )
 
     def generate(
@@ -120,7 +123,7 @@ class UniLMDecoder:
         active = np.arange(n)
         steps = 0
         for step in range(params.max_new_tokens):
-            nxt = sample(self._probs(logits, step == 0, params), rng)
+            nxt = self._next(logits, step == 0, params, rng)
             ends = nxt == self.end_id
             finished[active[ends]] = True
             keep = ~ends

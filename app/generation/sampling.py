@@ -99,3 +99,33 @@ def filter_probs(
     if top_p is not None:
         probs = top_p_filter(probs, top_p)
     return probs
+
+
+def sample_logits(
+    logits: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    temperature: float,
+    top_k: int | None,
+    top_p: float | None,
+) -> np.ndarray:
+    """`sample(filter_probs(logits, ...), rng)`, computed on the top-k columns only.
+
+    With top-k the kept tokens are the k largest logits (softmax is monotone), so the
+    softmax, the top-p filter and the inverse-CDF draw run on (B, k) instead of (B, V);
+    the k columns are put back in vocabulary order, so the same `rng` state draws the same
+    token as the full computation (up to float round-off in the normalising sums).
+
+    logits : (B, V) float, -inf for banned entries. Returns (B,) int64 vocabulary ids.
+    """
+    _check_2d("logits", logits)
+    if top_k is None or top_k >= logits.shape[1]:
+        return sample(filter_probs(logits, temperature=temperature, top_k=top_k, top_p=top_p), rng)
+    if top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k}")
+    cols = np.sort(np.argpartition(-logits, top_k - 1, axis=1)[:, :top_k], axis=1)
+    kept = np.take_along_axis(np.asarray(logits), cols, axis=1)
+    probs = softmax(kept, temperature)
+    if top_p is not None:
+        probs = top_p_filter(probs, top_p)
+    return np.take_along_axis(cols, sample(probs, rng)[:, None], axis=1)[:, 0].astype(np.int64)

@@ -166,7 +166,10 @@ def test_label_step_trains_on_rounded_scores_only(tiny, tmp_path):
     raw = read_pairs(train_tsv)
     assert np.any(raw.scores != np.round(raw.scores))  # the fixture has fractional scores
     rounded_tsv = tmp_path / "rounded.tsv"
-    rows = [f"{a}\t{b}\t{round(s):.0f}" for a, b, s in zip(raw.first, raw.second, raw.scores)]
+    rows = [
+        f"{a}\t{b}\t{round(s):.0f}"
+        for a, b, s in zip(raw.first, raw.second, raw.scores, strict=True)
+    ]
     rounded_tsv.write_text("sentence1\tsentence2\tscore\n" + "\n".join(rows) + "\n")
     stepped = train(make_config(tiny, tmp_path / "stepped", epochs=1, label_step=1.0)).state
     by_hand = train(

@@ -3,7 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.generation.sampling import filter_probs, sample, softmax, top_k_filter, top_p_filter
+from app.generation.sampling import (
+    filter_probs,
+    sample,
+    sample_logits,
+    softmax,
+    top_k_filter,
+    top_p_filter,
+)
 
 P = np.array([[0.5, 0.3, 0.15, 0.05], [0.05, 0.15, 0.3, 0.5]])
 
@@ -71,3 +78,41 @@ def test_sample_never_picks_zero_probability_entries():
     draws = sample(probs, np.random.default_rng(0))
     assert set(draws[:5000]) <= {0, 1}
     assert set(draws[5000:]) <= {2, 3}
+
+
+@pytest.mark.parametrize(
+    ("top_k", "top_p", "temperature"),
+    [
+        (1, None, 1.0),
+        (5, None, 1.0),
+        (5, 0.8, 0.7),
+        (40, 0.95, 1.3),
+        (None, 0.9, 1.0),
+        (600, None, 1.0),
+    ],
+)
+def test_sample_logits_draws_what_the_full_vocabulary_path_draws(top_k, top_p, temperature):
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        logits = rng.normal(scale=3.0, size=(16, 500)).astype(np.float32)
+        logits[3, :] = 1.0  # a row of ties
+        logits[:, rng.choice(500, 7, replace=False)] = -np.inf  # banned entries
+        full = sample(
+            filter_probs(logits, temperature=temperature, top_k=top_k, top_p=top_p),
+            np.random.default_rng(trial),
+        )
+        fast = sample_logits(
+            logits, np.random.default_rng(trial), temperature=temperature, top_k=top_k, top_p=top_p
+        )
+        assert fast.dtype == np.int64 and fast.shape == (16,)
+        assert np.all(np.isfinite(logits[np.arange(16), fast]))
+        # rows without ties draw the same token; the all-ties row may keep other (equal) ids
+        rows = np.arange(16) != 3
+        np.testing.assert_array_equal(fast[rows], full[rows])
+
+
+def test_sample_logits_checks_top_k():
+    with pytest.raises(ValueError, match="top_k"):
+        sample_logits(
+            np.zeros((1, 4)), np.random.default_rng(0), temperature=1, top_k=0, top_p=None
+        )
