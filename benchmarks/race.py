@@ -116,10 +116,9 @@ def verdict(contenders: list[Contender]) -> list[str]:
     for key in ("b", "c"):
         best = max(peers, key=lambda c: c.loads[key].sentences_per_s)
         ref = best.loads[key]
-        for name, goal in (("simserve-fp32", 1.4), ("simserve-int8", 2.0)):
-            if name not in ours:
-                continue
-            r = ours[name].loads[key]
+        for name, ours_c in ours.items():
+            goal = 1.4 if ours_c.spec.precision == "fp32" else 2.0
+            r = ours_c.loads[key]
             ratio = r.sentences_per_s / ref.sentences_per_s if ref.sentences_per_s else float("nan")
             met = ratio >= goal and (goal > 1.4 or r.p99_ms < ref.p99_ms)
             out.append(
@@ -142,6 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         "--peers",
         default="infinity-optimum,infinity-torch",
         help="comma list of infinity-optimum, infinity-torch, fastapi-st",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="SUFFIX:ENV=VALUE[,ENV=VALUE]",
+        help="also race simserve-fp32/int8 with these settings, named simserve-<prec>-SUFFIX "
+        "(e.g. spin:SIMSERVE_MODELS__ALLOW_SPINNING=true); repeatable",
     )
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "race")
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md")
@@ -166,6 +173,20 @@ def main(argv: list[str] | None = None) -> int:
             "simserve-int8", "minilm-int8", sys.executable, args.models_dir, args.threads
         ),
     ]
+    for variant in args.variant:
+        suffix, _, assignments = variant.partition(":")
+        extra = dict(a.split("=", 1) for a in assignments.split(",") if a)
+        for prec, model in (("fp32", "minilm"), ("int8", "minilm-int8")):
+            specs.append(
+                servers.simserve(
+                    f"simserve-{prec}-{suffix}",
+                    model,
+                    sys.executable,
+                    args.models_dir,
+                    args.threads,
+                    extra,
+                )  # fmt: skip
+            )
     peers = [p for p in args.peers.split(",") if p]
     infinity_ok = (args.infinity_venv / "bin" / "infinity_emb").exists()
     for peer in peers:

@@ -111,12 +111,20 @@ def embed(base: str, spec: ServerSpec, texts: list[str], batch: int = 32) -> np.
     return np.concatenate(parts).astype(np.float32)
 
 
-def simserve(name: str, model: str, python: str, models_dir: Path, threads: int) -> ServerSpec:
+def simserve(
+    name: str,
+    model: str,
+    python: str,
+    models_dir: Path,
+    threads: int,
+    extra_env: dict[str, str] | None = None,
+) -> ServerSpec:
     """This service, started the way the image's CMD starts it (scripts/serve.sh)."""
+    extra = extra_env or {}
     return ServerSpec(
         name=name,
         config=f"`scripts/serve.sh`, model `{model}`, onnxruntime {threads} intra-op threads, "
-        "dynamic batcher defaults",
+        "dynamic batcher defaults" + "".join(f", `{k}={v}`" for k, v in extra.items()),
         argv=("bash", str(ROOT / "scripts" / "serve.sh"), "--port", "{port}"),
         health_path="/health/ready",
         embed_path="/embed",
@@ -130,6 +138,7 @@ def simserve(name: str, model: str, python: str, models_dir: Path, threads: int)
             "SIMSERVE_MODELS__SERVE": json.dumps([model]),
             "SIMSERVE_MODELS__DEFAULT": model,
             "SIMSERVE_MODELS__INTRA_OP_THREADS": str(threads),
+            **extra,
         },
         precision="int8" if "int8" in model else "fp32",
     )
