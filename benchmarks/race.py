@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             "Race: simserve vs infinity-emb (issue 6)",
             body,
             "flock /tmp/simserve-heavy.lock python -m benchmarks.race "
-            + " ".join(argv or sys.argv[1:]),
+            + shlex.join(argv or sys.argv[1:]),
         )
     return 0
 

@@ -34,6 +34,22 @@ class EncodeRequest:
     want_tokens: bool = False
 
 
+def empty_cache_inputs(session, fed: Sequence[str], folder: Path) -> list[tuple[str, tuple]]:
+    """The graph inputs the manifest does not feed: a generator graph's key/value caches
+    ((batch, heads, past, head_dim) float), which an encoder pass feeds empty (past = 0).
+
+    Returns (name, shape without the batch axis, symbolic axes as 0); anything else unfed is
+    a ValueError at load time rather than a failure on the first request."""
+    out = []
+    for arg in session.get_inputs():
+        if arg.name in fed:
+            continue
+        if arg.type != "tensor(float)" or len(arg.shape) < 2:
+            raise ValueError(f"{folder}: ONNX graph input {arg.name!r} ({arg.type}) is not fed")
+        out.append((arg.name, tuple(d if isinstance(d, int) else 0 for d in arg.shape[1:])))
+    return out
+
+
 class Encoder:
     def __init__(
         self, folder: Path, manifest: ModelManifest, models: ModelSettings, batcher: BatcherSettings
@@ -58,6 +74,7 @@ class Encoder:
         missing = set(manifest.onnx.inputs) - session_inputs
         if missing:
             raise ValueError(f"{folder}: ONNX graph lacks inputs {sorted(missing)}")
+        self._empty_inputs = empty_cache_inputs(self.session, manifest.onnx.inputs, folder)
         self._output_names = dict(manifest.onnx.outputs)  # role -> onnx output name
 
     @classmethod
@@ -84,6 +101,10 @@ class Encoder:
             "token_type_ids": batch.token_type_ids,
         }
         feeds = {name: feeds_all[name] for name in self.manifest.onnx.inputs}
+        n = batch.input_ids.shape[0]
+        feeds.update(
+            (name, np.zeros((n, *shape), np.float32)) for name, shape in self._empty_inputs
+        )
         roles = list(self._output_names)
         values = self.session.run([self._output_names[r] for r in roles], feeds)
         return batch.attention_mask, dict(zip(roles, values, strict=True))

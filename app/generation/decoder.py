@@ -72,17 +72,24 @@ class UniLMDecoder:
         self.end_id = int(end_id)
         self.banned = np.asarray(sorted(set(banned_ids) - {self.end_id}), dtype=np.int64)
 
-    def _run(self, ids: np.ndarray, seg: np.ndarray, past: np.ndarray | None):
+    def _empty_cache(self, batch: int) -> list[np.ndarray]:
+        """2L zero-length caches, each (batch, heads, 0, head_dim) float32."""
         s = self.spec
-        total = ids.shape[1] + (0 if past is None else past.shape[4])
+        empty = np.zeros((batch, s.heads, 0, s.head_dim), dtype=np.float32)
+        return [empty] * len(s.past)
+
+    def _run(self, ids: np.ndarray, seg: np.ndarray, past: list[np.ndarray] | None):
+        """(logits (B, V), present: 2L arrays (B, heads, P + T, D)); past None = empty."""
+        s = self.spec
+        past = self._empty_cache(ids.shape[0]) if past is None else past
+        total = ids.shape[1] + past[0].shape[2]
         feeds = {
             s.input_ids: ids,
             s.token_type_ids: seg,
             s.attention_mask: np.ones((ids.shape[0], total), dtype=np.int64),
+            **dict(zip(s.past, past, strict=True)),
         }
-        if past is not None:
-            feeds[s.past] = past
-        logits, present = self.session.run([s.logits, s.present], feeds)
+        logits, *present = self.session.run([s.logits, *s.present], feeds)
         return logits, present
 
     def _next(
@@ -116,7 +123,7 @@ class UniLMDecoder:
         n = params.n
         logits, present = self._run(prompt[None], np.zeros((1, prompt.size), np.int64), None)
         logits = np.repeat(logits, n, axis=0)
-        past = np.repeat(present, n, axis=2) if mode is DecodeMode.CACHED else None
+        past = [np.repeat(p, n, axis=0) for p in present] if mode is DecodeMode.CACHED else None
         out = np.zeros((n, params.max_new_tokens), dtype=np.int64)
         lengths = np.zeros(n, dtype=np.int64)
         finished = np.zeros(n, dtype=bool)
@@ -135,7 +142,7 @@ class UniLMDecoder:
             steps += 1
             if mode is DecodeMode.CACHED:
                 if not keep.all():  # fancy indexing copies the whole cache: only when needed
-                    past = past[:, :, keep]
+                    past = [p[keep] for p in past]
                 logits, past = self._run(nxt[:, None], np.ones((active.size, 1), np.int64), past)
             else:
                 ids = np.concatenate(

@@ -20,9 +20,9 @@ class GeneratorSpec:
     input_ids: str
     token_type_ids: str
     attention_mask: str
-    past: str
+    past: tuple[str, ...]  # key_0, value_0, key_1, ... inputs, each (B, heads, P, D)
     logits: str
-    present: str
+    present: tuple[str, ...]  # the matching outputs, each (B, heads, P + T, D)
     layers: int
     heads: int
     head_dim: int
@@ -38,15 +38,27 @@ class GeneratorSpec:
         try:
             inputs, outputs, cache = generator["inputs"], generator["outputs"], generator["cache"]
             sampling = generator.get("sampling") or {}
+            layers = int(cache["layers"])
+            past, present = inputs["past"], outputs["present"]
+            if isinstance(past, str) or isinstance(present, str):
+                raise ValueError(
+                    "generator graph uses one packed key/value cache (an older export); "
+                    "re-export the folder with `python -m models export-simbert`"
+                )
+            if len(past) != 2 * layers or len(present) != 2 * layers:
+                raise ValueError(
+                    f"generator cache needs {2 * layers} past and present names, "
+                    f"got {len(past)} and {len(present)}"
+                )
             return cls(
                 graph=generator["graph"],
                 input_ids=inputs["input_ids"],
                 token_type_ids=inputs["token_type_ids"],
                 attention_mask=inputs["attention_mask"],
-                past=inputs["past"],
+                past=tuple(past),
                 logits=outputs["logits"],
-                present=outputs["present"],
-                layers=int(cache["layers"]),
+                present=tuple(present),
+                layers=layers,
                 heads=int(cache["heads"]),
                 head_dim=int(cache["head_dim"]),
                 max_positions=int(generator["max_positions"]),

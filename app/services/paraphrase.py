@@ -119,7 +119,10 @@ class ParaphraseService:
                 param="model",
             )
         if name not in self._generators:
-            self._generators[name] = self._build(served)
+            try:
+                self._generators[name] = self._build(served)
+            except ValueError as exc:  # a folder whose generator section or graph is unusable
+                raise Unavailable(f"generator {name!r} cannot be used: {exc}") from None
         return self._generators[name]
 
     def _build(self, served: ServedModel) -> _Generator:

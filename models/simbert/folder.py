@@ -14,7 +14,13 @@ from typing import Any
 from tokenizers import Tokenizer
 
 from app.engines.manifest import ModelKind, ModelManifest, OnnxSpec, PoolingMode, write_manifest
-from models.simbert.export import OPSET, check_graph, export_graph, quantize_int8
+from models.simbert.export import (
+    OPSET,
+    cache_names,
+    check_graph,
+    export_graph,
+    quantize_int8,
+)
 from models.simbert.unilm import UniLM
 
 log = logging.getLogger(__name__)
@@ -32,9 +38,9 @@ def generator_section(model: UniLM, *, source_max_length: int, sampling: dict[st
             "input_ids": "input_ids",
             "token_type_ids": "token_type_ids",
             "attention_mask": "attention_mask",
-            "past": "past_key_values",
+            "past": cache_names("past", model.n_layers),
         },
-        "outputs": {"logits": "logits", "present": "present_key_values"},
+        "outputs": {"logits": "logits", "present": cache_names("present", model.n_layers)},
         "cache": {"layers": model.n_layers, "heads": model.n_heads, "head_dim": model.head_dim},
         "max_positions": int(cfg.max_position_embeddings),
         "max_source_length": int(source_max_length),

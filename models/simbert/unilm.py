@@ -16,6 +16,7 @@ The HF submodules are reused as-is, so parameters stay shared with the source mo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 import torch
@@ -136,26 +137,28 @@ class UniLM(nn.Module):
         input_ids: torch.Tensor,
         token_type_ids: torch.Tensor,
         attention_mask: torch.Tensor,
-        past: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        past: Sequence[torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Last hidden states of the new tokens and the updated cache.
 
         input_ids, token_type_ids : (B, T) int64; attention_mask : (B, P + T) int64;
-        past : (L, 2, B or 1, heads, P, D) float32 or None (P = 0).
-        Returns (B, T, hidden) and present (L, 2, B, heads, P + T, D).
+        past : 2L tensors ``[key_0, value_0, key_1, ...]``, each (B, heads, P, D) float32,
+        or None (P = 0). Returns (B, T, hidden) and present: 2L tensors (B, heads, P + T, D).
+        One tensor per layer and role, so a decoding step copies each cache once (its
+        concat) instead of splitting and re-stacking one packed tensor.
         """
         batch, length = input_ids.shape
         if past is None:
-            past = input_ids.new_zeros(
-                (self.n_layers, 2, 1, self.n_heads, 0, self.head_dim)
-            ).float()
-        past = past.expand(-1, -1, batch, -1, -1, -1)
-        start = past.shape[4]
+            empty = torch.zeros(batch, self.n_heads, 0, self.head_dim)
+            past = [empty] * (2 * self.n_layers)
+        if len(past) != 2 * self.n_layers:
+            raise ValueError(f"past needs {2 * self.n_layers} tensors, got {len(past)}")
+        start = past[0].shape[2]
         positions = torch.arange(length, device=input_ids.device) + start
         allowed = unilm_allowed(token_type_ids, attention_mask)[:, None]  # (B, 1, T, P+T)
         bias = torch.where(allowed, 0.0, torch.finfo(torch.float32).min)
         x = self.embed(input_ids, token_type_ids, positions)
-        presents = []
+        presents: list[torch.Tensor] = []
         for i, layer in enumerate(self.base.encoder.layer):
             att = layer.attention.self
             q = self._heads(att.query(x))
@@ -165,19 +168,22 @@ class UniLM(nn.Module):
                 q, k = rotary(q, positions), rotary(k, positions)
                 if self.rotary_value:
                     v = rotary(v, positions)
-            k = torch.cat([past[i, 0], k], dim=2)
-            v = torch.cat([past[i, 1], v], dim=2)
-            presents.append(torch.stack([k, v]))
+            k = torch.cat([past[2 * i], k], dim=2)
+            v = torch.cat([past[2 * i + 1], v], dim=2)
+            presents += [k, v]
             scores = torch.matmul(q, k.transpose(-1, -2)) / (self.head_dim**0.5) + bias
             probs = att.dropout(torch.softmax(scores, dim=-1))
             ctx = torch.matmul(probs, v).transpose(1, 2).reshape(batch, length, -1)
             x = layer.attention.output(ctx, x)
             x = layer.output(layer.intermediate(x), x)
-        return x, torch.stack(presents)
+        return x, presents
 
-    def forward(self, input_ids, token_type_ids, attention_mask, past_key_values):
-        """The exported graph: (last_hidden_state, pooler_dense, logits of the last new token, present)."""
-        hidden, present = self.hidden(input_ids, token_type_ids, attention_mask, past_key_values)
+    def forward(self, input_ids, token_type_ids, attention_mask, *past):
+        """The exported graph: (last_hidden_state, pooler_dense, logits of the last new token,
+        present key_0, present value_0, ...); `past` as in `hidden` (none given: P = 0)."""
+        hidden, present = self.hidden(
+            input_ids, token_type_ids, attention_mask, list(past) if past else None
+        )
         pooled = self.pooler(hidden[:, 0])
         logits = self.head(hidden[:, -1])
-        return hidden, pooled, logits, present
+        return (hidden, pooled, logits, *present)

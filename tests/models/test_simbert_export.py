@@ -14,10 +14,18 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from models.simbert.export import export_graph  # noqa: E402
+from app.engines.encoder import empty_cache_inputs  # noqa: E402
+from models.simbert.export import cache_names, export_graph  # noqa: E402
 from models.simbert.load import load_unilm  # noqa: E402
 
 ATOL = 2e-4  # fp32, random weights; observed ~1e-6
+FED = ("input_ids", "token_type_ids", "attention_mask")
+
+
+def _empty(session, batch: int) -> dict:
+    """Empty caches for every unfed input, by the rule the serving encoder applies."""
+    specs = empty_cache_inputs(session, FED, "test")
+    return {name: np.zeros((batch, *shape), np.float32) for name, shape in specs}
 
 
 def _bert(tmp_path):
@@ -78,16 +86,25 @@ def test_logits_match_torch_with_and_without_cache(exported):
     ref = _reference_logits(hf, pick, torch.tensor(full), torch.tensor(seg))
     n_src = src.shape[1]
 
+    assert [i.name for i in session.get_inputs()] == [*FED, *cache_names("past", 2)]
     out = session.run(
-        None, {"input_ids": src, "token_type_ids": 0 * src, "attention_mask": 1 + 0 * src}
+        None,
+        {
+            "input_ids": src,
+            "token_type_ids": 0 * src,
+            "attention_mask": 1 + 0 * src,
+            **_empty(session, 1),
+        },
     )
     np.testing.assert_allclose(out[2][0], ref[0, n_src - 1], atol=ATOL)
-    past = np.repeat(out[3], 2, axis=2)
+    assert len(out) == 3 + 4  # per layer: present key, present value
+    past = [np.repeat(p, 2, axis=0) for p in out[3:]]
     for step in range(4):
         tok = full[:, n_src + step : n_src + step + 1]
         mask = np.ones((2, n_src + step + 1), np.int64)
         feeds = {"input_ids": tok, "token_type_ids": np.ones_like(tok), "attention_mask": mask}
-        _, _, logits, past = session.run(None, {**feeds, "past_key_values": past})
+        out = session.run(None, {**feeds, **dict(zip(cache_names("past", 2), past, strict=True))})
+        logits, past = out[2], out[3:]
         np.testing.assert_allclose(logits, ref[:, n_src + step], atol=ATOL)
         # full re-run without the cache: same logits
         prefix = full[:, : n_src + step + 1]
@@ -97,10 +114,11 @@ def test_logits_match_torch_with_and_without_cache(exported):
                 "input_ids": prefix,
                 "token_type_ids": seg[:, : n_src + step + 1],
                 "attention_mask": mask,
+                **_empty(session, 2),
             },
         )[0]
         np.testing.assert_allclose(rerun, ref[:, n_src + step], atol=ATOL)
-    assert past.shape[4] == n_src + 4
+    assert all(p.shape[2] == n_src + 4 for p in past)
 
 
 def test_encoder_outputs_match_torch_with_padding(exported):
@@ -108,7 +126,9 @@ def test_encoder_outputs_match_torch_with_padding(exported):
     ids = np.array([[2, 10, 11, 12, 3], [2, 20, 3, 0, 0]])
     mask = (ids > 0).astype(np.int64) | (np.arange(5) < 3)
     feeds = {"input_ids": ids, "token_type_ids": np.zeros_like(ids), "attention_mask": mask}
-    hidden, pooled = session.run(["last_hidden_state", "pooler_dense"], feeds)
+    hidden, pooled = session.run(
+        ["last_hidden_state", "pooler_dense"], {**feeds, **_empty(session, 2)}
+    )
     base = hf.bert if hasattr(hf, "bert") else hf.roformer
     with torch.no_grad():
         ref = base(

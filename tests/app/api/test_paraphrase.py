@@ -134,6 +134,25 @@ def test_503_with_how_to_when_no_generator_is_served(dirs):
     assert "train-simbert" in message and "models/zoo/minilm-simbert" in message
 
 
+def test_503_names_the_problem_when_a_generator_folder_is_unusable(dirs, tmp_path):
+    """A folder from an older export (one packed key/value cache) answers 503 with the fix;
+    its encoder still serves /embed."""
+    gen_dir, _ = dirs
+    folder = tmp_path / "old" / "tiny-old"
+    shutil.copytree(gen_dir / "tiny-simbert", folder)
+    manifest = read_manifest(folder)
+    generator = json.loads(json.dumps(manifest.generator))
+    generator["inputs"]["past"] = "past_key_values"
+    generator["outputs"]["present"] = "present_key_values"
+    write_manifest(folder, replace(manifest, name="tiny-old", generator=generator))
+    server = LiveServer([folder.parent], env={**ENV, "SIMSERVE_MODELS__DEFAULT": "tiny-old"})
+    with server, httpx.Client(base_url=server.url, timeout=60) as http:
+        r = http.post("/paraphrase", json={"text": TEXT, "n": 4})
+        assert http.post("/embed", json={"texts": [TEXT]}).status_code == 200
+    assert r.status_code == 503, r.text
+    assert "re-export" in r.json()["error"]["message"]
+
+
 ZOO = Path(__file__).resolve().parents[3] / "models" / "zoo"
 
 
