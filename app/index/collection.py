@@ -222,11 +222,9 @@ class Collection:
             flt = None
         with self._lock:
             self._check_open()
-            direct = flt is None and self._aliases == 0
-        if direct:
-            with self._lock:
-                self._check_open()
-                hits = self.index.search(queries, k)
+            # without filter and aliases, k vectors are k documents: one search, resolved unlocked
+            hits = self.index.search(queries, k) if flt is None and self._aliases == 0 else None
+        if hits is not None:
             return [self._hits(hits.ids[i], hits.scores[i], None, k) for i in range(len(queries))]
         return [self._grown(q[None], k, flt) for q in queries]
 
