@@ -38,6 +38,8 @@ class Augmenter:
             raise ValidationFailed(
                 "augment.min_score must be in [-1, 1]", param="augment.min_score"
             )
+        if options.seed is not None and not 0 <= options.seed < 2**63:
+            raise ValidationFailed("augment.seed must be in [0, 2**63)", param="augment.seed")
         out = []
         for i, text in enumerate(texts):
             seed = None if options.seed is None else (options.seed + i) % 2**63

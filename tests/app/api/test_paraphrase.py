@@ -219,6 +219,11 @@ def test_augment_is_bounded_per_request(live):
     assert r.status_code == 413 and r.json()["error"]["param"] == "augment.n"
     r = live.post(
         "/collections/bounded/documents",
+        json={"documents": docs[:1], "augment": {"k": 1, "seed": -1}},
+    )
+    assert r.status_code == 422 and r.json()["error"]["param"] == "augment.seed"
+    r = live.post(
+        "/collections/bounded/documents",
         json={"documents": [{"id": "x", "text": "y" * 600}], "augment": {"k": 1}},
     )
     assert r.status_code == 413 and r.json()["error"]["param"] == "documents[0].text"
