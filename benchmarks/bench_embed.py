@@ -12,7 +12,6 @@ client sending one short sentence. Also STS-B dev Spearman of fp32 vs int8. Need
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -27,20 +26,11 @@ from app.engines.pooling import l2_normalize
 from app.settings import BatcherSettings, ModelSettings
 from benchmarks.loadgen import run_load
 from benchmarks.report import table, write_section
+from benchmarks.sts_vectors import read_pairs
 from tests.live_server import LiveServer
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "stsb-en" / "dev.tsv"
 BATCH_SIZES = (1, 8, 32, 128)
-
-
-def read_pairs(path: Path) -> tuple[list[str], list[str], np.ndarray]:
-    with open(path, encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    return (
-        [r["sentence1"] for r in rows],
-        [r["sentence2"] for r in rows],
-        np.array([float(r["score"]) for r in rows]),
-    )
 
 
 def timed_batches(encode, sentences: list[str], bs: int) -> float:
