@@ -78,6 +78,12 @@ class GenerationSettings(BaseModel):
     max_k: int = Field(100, ge=1, description="paraphrases returned per request")
     max_new_tokens: int = Field(64, ge=1, description="hard cap on max_length")
     max_text_chars: int = Field(512, ge=1)
+    min_temperature: float = Field(
+        1e-3,
+        gt=0,
+        description="below it logits / temperature overflow float64 (1e-308 made every row "
+        "non-finite); sampling is already greedy in effect at 1e-3",
+    )
     max_temperature: float = Field(5.0, gt=0)
     max_concurrent: int = Field(1, ge=1, description="decodes running at once (CPU bound)")
     max_queued: int = Field(16, ge=0, description="requests waiting for a decode slot before 429")
@@ -116,6 +122,13 @@ class CollectionSettings(BaseModel):
     max_documents_per_request: int = Field(1024, ge=1)
     max_id_chars: int = Field(256, ge=1)
     max_payload_bytes: int = Field(16 * 1024, ge=2)
+    max_payload_depth: int = Field(
+        32,
+        ge=1,
+        le=128,
+        description="nesting of a document payload; the response encoder stops at 255 levels "
+        "counted from the response root, so a deeper payload could be stored but never read",
+    )
     max_top_k: int = Field(1000, ge=1)
     max_queries: int = Field(64, ge=1)
     max_rerank_candidates: int = Field(200, ge=1)

@@ -18,6 +18,23 @@ class PayloadFilter:
     def is_empty(self) -> bool:
         return not self.must and not self.must_not
 
+    def operator_problem(self) -> tuple[str, str] | None:
+        """`(message, param)` when a value looks like a query operator (`{"$gt": 1}`), else None.
+
+        Values match by equality only; taken literally, an operator would silently match
+        nothing, so it is refused instead.
+        """
+        for part, clauses in (("must", self.must), ("must_not", self.must_not)):
+            for key, value in clauses.items():
+                if isinstance(value, Mapping) and any(str(k).startswith("$") for k in value):
+                    ops = sorted(str(k) for k in value if str(k).startswith("$"))
+                    return (
+                        f"filter.{part}.{key}: operators such as {ops} are not supported; "
+                        "filter values match by JSON equality",
+                        f"filter.{part}.{key}",
+                    )
+        return None
+
     def matches(self, payload: Mapping[str, Any]) -> bool:
         """True when every `must` key equals and no `must_not` key equals the payload's value.
 

@@ -31,6 +31,7 @@ from app.index.collection import Collection, CollectionConfig, WriteAck
 from app.index.docstore import Document, StoredDocument
 from app.index.store import CollectionStore, validate_name
 from app.services.augment import Augmenter, AugmentOptions
+from app.services.documents import payload_problem, unit_rows, vector_problem
 from app.services.embedding import EmbeddingService
 from app.services.texts import check_count, check_text
 from app.settings import CollectionSettings, LimitsSettings
@@ -150,16 +151,17 @@ class CollectionService:
                     f"{p}.id must have 1-{self.settings.max_id_chars} characters", param=f"{p}.id"
                 )
             check_text(doc.text, f"{p}.text", self.limits)
+            problem = payload_problem(doc.payload, self.settings.max_payload_depth)
+            if problem is not None:
+                raise ValidationFailed(f"{p}.payload {problem}", param=f"{p}.payload")
             if len(json.dumps(doc.payload)) > self.settings.max_payload_bytes:
                 raise PayloadTooLarge(
                     f"{p}.payload is over {self.settings.max_payload_bytes} bytes as JSON",
                     param=f"{p}.payload",
                 )
-            if doc.vector is not None and len(doc.vector) != dimension:
-                raise ValidationFailed(
-                    f"{p}.vector has {len(doc.vector)} dimensions; the collection has {dimension}",
-                    param=f"{p}.vector",
-                )
+            problem = None if doc.vector is None else vector_problem(doc.vector, dimension)
+            if problem is not None:
+                raise ValidationFailed(f"{p}.vector {problem}", param=f"{p}.vector")
             limit = self.settings.max_aliases_per_document
             if len(doc.aliases) > limit:
                 raise PayloadTooLarge(f"{p}.aliases: at most {limit}", param=f"{p}.aliases")
@@ -179,9 +181,7 @@ class CollectionService:
         vectors = np.zeros((len(docs), coll.config.dimension), dtype=np.float32)
         if any(given):
             rows = [i for i, g in enumerate(given) if g]
-            vectors[rows] = np.asarray([docs[i].vector for i in rows], dtype=np.float32)
-            if np.any(np.linalg.norm(vectors[rows], axis=1) == 0):
-                raise ValidationFailed("a document vector is all zeros", param="documents")
+            vectors[rows] = unit_rows([docs[i].vector for i in rows])  # checked: finite, non-zero
         aliases = await self._aliases(docs, augment)
         alias_texts = [a for group in aliases for a in group]
         if not all(given):

@@ -159,9 +159,10 @@ class ParaphraseService:
             raise ValidationFailed(f"top_k must be >= 1, got {top_k}", param="top_k")
         if top_p is not None and not 0 < top_p <= 1:
             raise ValidationFailed(f"top_p must be in (0, 1], got {top_p}", param="top_p")
-        if not 0 < temperature <= s.max_temperature:
+        if not s.min_temperature <= temperature <= s.max_temperature:
             raise ValidationFailed(
-                f"temperature must be in (0, {s.max_temperature}], got {temperature}",
+                f"temperature must be in [{s.min_temperature:g}, {s.max_temperature:g}], got "
+                f"{temperature:g} (for greedy decoding, send top_k=1)",
                 param="temperature",
             )
         if top_k is None and top_p is None:

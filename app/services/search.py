@@ -91,6 +91,9 @@ class SearchService:
             raise ValidationFailed(
                 f"top_k must be in [1, {self.settings.max_top_k}]", param="top_k"
             )
+        problem = flt.operator_problem() if flt is not None else None
+        if problem is not None:
+            raise ValidationFailed(problem[0], param=problem[1])
         fetch = top_k
         if rerank_options is not None:
             fetch = rerank_options.candidates

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import httpx
+import numpy as np
 import pytest
 
 from tests.hardening.helpers import collections_env, contract_problem, start_server
@@ -36,6 +37,21 @@ class Bad(NamedTuple):
 
 def _nested(depth: int) -> bytes:
     return b'{"texts": ' + b"[" * depth + b'"x"' + b"]" * depth + b"}"
+
+
+def _deep_payload(depth: int) -> dict:
+    """A payload object nested `depth` levels (the payload itself is level 1)."""
+    node: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        node = {"k": node}
+    return node
+
+
+def _doc_bytes(extra: str) -> bytes:
+    return ('{"documents": [{"id": "a", "text": "t", ' + extra + "}]}").encode()
+
+
+DIM = 32  # the tiny models' dimension
 
 
 E, V1, P = "/embed", "/v1/embeddings", "/paraphrase"
@@ -107,6 +123,14 @@ CASES = [
     Bad("upsert empty text", "POST", DOCS, {"documents": [{"id": "a", "text": " "}]}, 400, "invalid_input", "documents[0].text"),
     Bad("upsert vector wrong dim", "POST", DOCS, {"documents": [{"id": "a", "text": "t", "vector": [0.1, 0.2]}]}, 422, "validation_error", "documents[0].vector"),
     Bad("upsert vector NaN", "POST", DOCS, b'{"documents": [{"id": "a", "text": "t", "vector": [NaN]}]}', 400, "invalid_json"),
+    Bad("upsert payload 256 deep", "POST", DOCS, {"documents": [{"id": "deep", "text": "t", "payload": _deep_payload(256)}]}, 422, "validation_error", "documents[0].payload"),  # issue 12.1
+    Bad("upsert payload 33 deep", "POST", DOCS, {"documents": [{"id": "deep", "text": "t", "payload": _deep_payload(33)}]}, 422, "validation_error", "documents[0].payload"),
+    Bad("upsert payload list-nested", "POST", DOCS, {"documents": [{"id": "a", "text": "t"}, {"id": "b", "text": "t", "payload": {"x": json.loads("[" * 40 + "]" * 40)}}]}, 422, "validation_error", "documents[1].payload"),
+    Bad("upsert payload 1e400", "POST", DOCS, _doc_bytes('"payload": {"x": [1, 1e400]}'), 422, "validation_error", "documents[0].payload"),  # issue 12.11
+    Bad("upsert payload -1e400", "POST", DOCS, _doc_bytes('"payload": {"x": {"y": -1e400}}'), 422, "validation_error", "documents[0].payload"),
+    Bad("upsert vector 1e400", "POST", DOCS, _doc_bytes('"vector": [1e400' + ", 1" * (DIM - 1) + "]"), 422, "validation_error", "documents[0].vector"),  # issue 12.9
+    Bad("upsert vector zeros", "POST", DOCS, {"documents": [{"id": "a", "text": "t", "vector": [0.0] * DIM}]}, 422, "validation_error", "documents[0].vector"),
+    Bad("upsert vector 1e-400 underflows to zeros", "POST", DOCS, _doc_bytes('"vector": [' + ", ".join(["1e-400"] * DIM) + "]"), 422, "validation_error", "documents[0].vector"),
     Bad("upsert payload as list", "POST", DOCS, {"documents": [{"id": "a", "text": "t", "payload": [1]}]}, 422, None, "documents[0].payload"),
     Bad("upsert 10^4 documents", "POST", DOCS, {"documents": [{"id": str(i), "text": "t"} for i in range(10_000)]}, 413, "payload_too_large", "documents"),
     Bad("upsert huge payload", "POST", DOCS, {"documents": [{"id": "a", "text": "t", "payload": {"k": "v" * 100_000}}]}, 413, "payload_too_large"),
@@ -122,6 +146,8 @@ CASES = [
     Bad("search top_k enormous", "POST", "/search", {"collection": COLL, "query": "q", "top_k": 10**12}, 422, "validation_error", "top_k"),
     Bad("search top_k float", "POST", "/search", {"collection": COLL, "query": "q", "top_k": 2.5}, 422, None, "top_k"),
     Bad("search candidates negative", "POST", "/search", {"collection": COLL, "query": "q", "rerank": {"method": "wrd", "candidates": -5}}, 422, "validation_error"),
+    Bad("search filter operator", "POST", "/search", {"collection": COLL, "query": "q", "filter": {"must": {"lang": {"$gt": 1}}}}, 422, "validation_error", "filter.must.lang"),  # issue 12.12
+    Bad("search filter operator must_not", "POST", "/search", {"collection": COLL, "query": "q", "filter": {"must_not": {"n": {"$in": [1]}}}}, 422, "validation_error", "filter.must_not.n"),
     Bad("search 10^5 queries", "POST", "/search", {"collection": COLL, "queries": ["q"] * 100_000}, 413, "payload_too_large"),
     Bad("similarity one-element pair", "POST", "/similarity", {"pairs": [["a"]]}, 422, None, "pairs[0]"),
     Bad("similarity bad method", "POST", "/similarity", {"pairs": [["a", "b"]], "method": "l2"}, 422, None, "method"),
@@ -140,6 +166,8 @@ CASES = [
     Bad("paraphrase top_k negative", "POST", P, {"text": "hi", "top_k": -3}, 422, "validation_error", "top_k"),
     Bad("paraphrase top_p above 1", "POST", P, {"text": "hi", "top_p": 2.0}, 422, "validation_error", "top_p"),
     Bad("paraphrase temperature zero", "POST", P, {"text": "hi", "temperature": 0}, 422, "validation_error", "temperature"),
+    Bad("paraphrase temperature 1e-308", "POST", P, {"text": "hi", "temperature": 1e-308}, 422, "validation_error", "temperature"),  # issue 12.10
+    Bad("paraphrase temperature 5e-324", "POST", P, {"text": "hi", "temperature": 5e-324}, 422, "validation_error", "temperature"),
     Bad("paraphrase temperature NaN", "POST", P, b'{"text": "hi", "temperature": NaN}', 400, "invalid_json"),
     Bad("paraphrase seed 2^70", "POST", P, {"text": "hi", "seed": 2**70}, 422, "validation_error", "seed"),
     Bad("paraphrase with an encoder", "POST", P, {"text": "hi", "model": "tiny"}, 422, "validation_error", "model"),
@@ -237,6 +265,39 @@ def test_concurrent_upsert_and_delete_of_one_id_stays_consistent(server):
     hits = http.post("/search", json={"collection": COLL, "query": "version", "top_k": 100})
     ids = [h["id"] for h in hits.json()["results"][0]["hits"]]
     assert ("race" in ids) == (got.status_code == 200)  # index agrees with the docstore
+
+
+def test_accepted_extremes_stay_readable(server):
+    """Issue 12.1 and 12.9: what a write accepts, every read can return, with its meaning.
+
+    A payload at the depth limit comes back from GET and /search; vectors whose values
+    overflow float32 (1e39) or whose float32 norm overflows (1e20) keep their direction.
+    """
+    _, http, paths, _ = server
+    if "/collections/{name}" not in paths:
+        pytest.skip("collections are not served by this build")
+    coll = "extremes"
+    assert http.put(f"/collections/{coll}", json={}).status_code == 201
+    deep = _deep_payload(32)
+    direction = np.linspace(-1.0, 1.0, DIM) + 0.01
+    docs = [
+        {"id": "deep", "text": "deep payload", "payload": deep},
+        {"id": "big", "text": "big vector", "vector": (direction * 1e39).tolist()},
+        {"id": "norm", "text": "norm overflow", "vector": [1e20] * DIM},
+    ]
+    r = http.post(f"/collections/{coll}/documents", json={"documents": docs})
+    assert r.status_code == 200, r.text
+    got = http.get(f"/collections/{coll}/documents/deep")
+    assert got.status_code == 200 and got.json()["payload"] == deep
+    query = "deep payload"
+    r = http.post("/search", json={"collection": coll, "query": query, "top_k": 3})
+    assert r.status_code == 200, r.text
+    hits = {h["id"]: h for h in r.json()["results"][0]["hits"]}
+    assert hits["deep"]["payload"] == deep
+    q = np.asarray(http.post("/embed", json={"texts": [query]}).json()["embeddings"][0])
+    for doc_id, v in (("big", direction), ("norm", np.ones(DIM))):
+        expected = float(q @ (v / np.linalg.norm(v)))
+        np.testing.assert_allclose(hits[doc_id]["score"], expected, atol=1e-4)
 
 
 def test_server_is_healthy_after_the_catalogue(server):

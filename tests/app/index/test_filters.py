@@ -28,3 +28,11 @@ def test_matches(flt, payload, expected):
 
 def test_is_empty():
     assert PayloadFilter().is_empty and not PayloadFilter(must={"a": 1}).is_empty
+
+
+def test_operator_values_are_named_not_taken_literally():
+    flt = PayloadFilter(must={"lang": "en"}, must_not={"n": {"$gt": 1, "x": 2}})
+    message, param = flt.operator_problem()
+    assert param == "filter.must_not.n" and "$gt" in message
+    assert PayloadFilter(must={"obj": {"a": 1}}).operator_problem() is None  # plain objects match
+    assert PayloadFilter().operator_problem() is None
