@@ -52,6 +52,13 @@ class TextTokenizer:
     def decode(self, ids: Sequence[int]) -> str:
         return self._tok.decode(list(ids), skip_special_tokens=True)
 
+    def word_pieces(self, tokenized: TokenizedText) -> list[str]:
+        """The token strings of one tokenized text, special tokens left out: the rows of the
+        encoder's token vectors (`EncodedText.token_vectors`) in order."""
+        keep = ~tokenized.special_mask[: tokenized.n_tokens]
+        ids = tokenized.ids[: tokenized.n_tokens][keep]
+        return [self._tok.id_to_token(int(i)) or "[UNK]" for i in ids]
+
     def tokenize(self, texts: Sequence[str]) -> list[TokenizedText]:
         """Tokenize each text alone (segment 0), truncated to max_length tokens."""
         encodings = self._tok.encode_batch(list(texts), add_special_tokens=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter
 
 from app.api.deps import ReadyContainerDep
@@ -53,9 +55,18 @@ async def similarity(body: SimilarityRequest, container: ReadyContainerDep) -> S
         raise InvalidInput("give either pairs, or source with sentences", param="pairs")
     if body.pairs is not None:
         pairs = [(a, b) for a, b in body.pairs]
-        result = await container.similarity.pairs(pairs, body.method, body.model)
+        result = await container.similarity.pairs(
+            pairs, body.method, body.model, explain=body.explain
+        )
     else:
         result = await container.similarity.one_to_many(
-            body.source or "", body.sentences or [], body.method, body.model
+            body.source or "", body.sentences or [], body.method, body.model, explain=body.explain
         )
-    return SimilarityResponse(model=result.model, method=result.method.value, scores=result.scores)
+    return SimilarityResponse(
+        model=result.model,
+        method=result.method.value,
+        scores=result.scores,
+        explanations=[asdict(e) for e in result.explanations]
+        if result.explanations is not None
+        else None,
+    )

@@ -63,9 +63,32 @@ class SimilarityRequest(StrictModel):
     sentences: list[str] | None = None
     method: Literal["cosine", "wmd", "wrd"] = "cosine"
     model: str | None = None
+    explain: bool = Field(
+        False,
+        description="wmd/wrd only: also return each pair's transport plan between word pieces "
+        "(at most 16 pairs)",
+    )
+
+
+class PairExplanationOut(BaseModel):
+    tokens_a: list[str] = Field(description="word pieces of the first text (no special tokens)")
+    tokens_b: list[str] = Field(description="word pieces of the second text")
+    weights_a: list[float] = Field(description="mass of each token of a (sums to 1)")
+    weights_b: list[float] = Field(description="mass of each token of b (sums to 1)")
+    plan: list[list[float]] = Field(
+        description="plan[i][j]: mass moved from tokens_a[i] to tokens_b[j]; rows sum to "
+        "weights_a, columns to weights_b"
+    )
+    cost: list[list[float]] = Field(
+        description="cost[i][j]: ground cost (Euclidean for wmd, 1 - cosine for wrd)"
+    )
+    distance: float = Field(description="sum(plan * cost): WMD or WRD; score = -WMD or 1 - WRD")
 
 
 class SimilarityResponse(BaseModel):
     model: str
     method: str
     scores: list[float]
+    explanations: list[PairExplanationOut] | None = Field(
+        None, description="one per score, in the same order; only when explain is true"
+    )

@@ -78,3 +78,11 @@ def test_tampered_folder_refused(tiny_models_dir, tmp_path):
         Encoder.load(folder, SETTINGS, BatcherSettings())
     unchecked = ModelSettings(device="cpu", verify_checksums=False)
     assert Encoder.load(folder, unchecked, BatcherSettings()).name == "tiny"
+
+
+def test_word_pieces_are_the_rows_of_the_token_vectors(encoder):
+    (item,) = encoder.tokenize(["hello world"])
+    pieces = encoder.tokenizer.word_pieces(item)
+    assert pieces == ["hello", "world"]
+    (result,) = encoder.run([EncodeRequest(item, want_tokens=True)])
+    assert result.token_vectors.shape[0] == len(pieces)
