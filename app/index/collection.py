@@ -69,6 +69,11 @@ class Hit(NamedTuple):
     alias: str | None = None  # the alias that matched best, None when the document text did
 
 
+class DocumentPage(NamedTuple):
+    total: int  # documents in the collection (aliases not counted)
+    documents: list[StoredDocument]  # the page, in id order, with their aliases
+
+
 class WriteAck(NamedTuple):
     seq: int
     count: int  # documents written or removed
@@ -205,6 +210,12 @@ class Collection:
         with self._lock:
             self._check_open()
             return self.docs.get(doc_id)
+
+    def documents(self, offset: int, limit: int) -> DocumentPage:
+        """A page of documents in id order, with their aliases, and the total (one state)."""
+        with self._lock:
+            self._check_open()
+            return DocumentPage(self.docs.count(), self.docs.page(offset, limit))
 
     def search(
         self, queries: np.ndarray, k: int, flt: PayloadFilter | None = None

@@ -278,6 +278,27 @@ class DocStore:
             row[0], row[1], row[2], json.loads(row[3]), tuple(a[0] for a in aliases)
         )
 
+    def page(self, offset: int, limit: int) -> list[StoredDocument]:
+        """Documents `offset .. offset + limit - 1` in id order, each with its aliases."""
+        if offset < 0 or limit < 0:
+            raise ValueError(f"offset and limit must be >= 0, got {offset}, {limit}")
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT iid, id, text, payload FROM docs ORDER BY id LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+            aliases: dict[int, list[str]] = {r[0]: [] for r in rows}
+            if rows:
+                marks = ",".join("?" * len(rows))
+                for doc_iid, text in self._conn.execute(
+                    f"SELECT doc_iid, text FROM aliases WHERE doc_iid IN ({marks}) ORDER BY iid",
+                    [r[0] for r in rows],
+                ):
+                    aliases[doc_iid].append(text)
+        return [
+            StoredDocument(r[0], r[1], r[2], json.loads(r[3]), tuple(aliases[r[0]])) for r in rows
+        ]
+
     def resolve(self, iids: Sequence[int]) -> dict[int, Resolved]:
         """Each iid that still exists -> its document (for an alias: its owner and the alias)."""
         out: dict[int, Resolved] = {}

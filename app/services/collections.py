@@ -27,7 +27,7 @@ from app.errors import (
     ValidationFailed,
 )
 from app.index.base import Backend, IndexKind, IndexSpec
-from app.index.collection import Collection, CollectionConfig, WriteAck
+from app.index.collection import Collection, CollectionConfig, DocumentPage, WriteAck
 from app.index.docstore import Document, StoredDocument
 from app.index.store import CollectionStore, validate_name
 from app.services.augment import Augmenter, AugmentOptions
@@ -47,6 +47,10 @@ class CollectionInfo:
     dimension: int
     size: int
     created_at: float
+
+
+# a page holds up to this many documents (each with up to max_aliases_per_document aliases)
+MAX_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,17 @@ class CollectionService:
         coll = self.store.get(name)
         check_count(len(ids), self.settings.max_documents_per_request, "ids")
         return await asyncio.to_thread(coll.delete, list(ids))
+
+    async def documents(self, name: str, offset: int = 0, limit: int = 20) -> DocumentPage:
+        """Browse: `limit` documents from `offset` in id order, with aliases and the total."""
+        if offset < 0:
+            raise ValidationFailed(f"offset must be >= 0, got {offset}", param="offset")
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValidationFailed(
+                f"limit must be in [1, {MAX_PAGE_SIZE}], got {limit}", param="limit"
+            )
+        coll = self.store.get(name)
+        return await asyncio.to_thread(coll.documents, offset, limit)
 
     async def get(self, name: str, doc_id: str) -> StoredDocument:
         coll = self.store.get(name)

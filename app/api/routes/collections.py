@@ -12,6 +12,7 @@ from app.api.schemas.collections import (
     CollectionOut,
     DeleteRequest,
     DocumentOut,
+    DocumentPageOut,
     UpsertRequest,
     WriteResponse,
 )
@@ -83,6 +84,24 @@ async def delete_documents(
     ack = await container.collections.delete(name, body.ids)
     return WriteResponse(
         collection=name, deleted=ack.count, aliases=ack.aliases, missing=ack.missing, seq=ack.seq
+    )
+
+
+@router.get("/{name}/documents", response_model=DocumentPageOut)
+async def list_documents(
+    name: str, container: ReadyContainerDep, offset: int = 0, limit: int = 20
+) -> DocumentPageOut:
+    """Browse documents in id order, `limit` (1-100) at a time, with their aliases."""
+    page = await container.collections.documents(name, offset, limit)
+    return DocumentPageOut(
+        collection=name,
+        total=page.total,
+        offset=offset,
+        limit=limit,
+        documents=[
+            DocumentOut(id=d.id, text=d.text, payload=d.payload, aliases=list(d.aliases))
+            for d in page.documents
+        ],
     )
 
 

@@ -107,3 +107,11 @@ class DocumentOut(BaseModel):
     text: str
     payload: dict[str, Any]
     aliases: list[str] = Field(default_factory=list)
+
+
+class DocumentPageOut(BaseModel):
+    collection: str
+    total: int = Field(description="documents in the collection (aliases not counted)")
+    offset: int
+    limit: int
+    documents: list[DocumentOut] = Field(description="in id order, each with its aliases")

@@ -125,3 +125,19 @@ def test_alias_vectors_must_match_the_aliases(tmp_path):
     with pytest.raises(ValueError, match="alias_vectors"):
         store.upsert([Document("a", "x", aliases=("y",))], vecs(1))
     assert store.seq == 0 and store.count() == 0
+
+
+def test_page_lists_documents_in_id_order_with_their_aliases(tmp_path):
+    store = DocStore(tmp_path / "d.sqlite")
+    docs = [
+        Document(f"d{i}", f"text {i}", {"i": i}, aliases=(f"a{i}",) * (i % 2)) for i in range(5)
+    ]
+    store.upsert(list(reversed(docs)), vecs(5), vecs(2, seed=1))
+    first = store.page(0, 2)
+    assert [d.id for d in first] == ["d0", "d1"]
+    assert first[0].aliases == () and first[1].aliases == ("a1",)
+    assert first[1].payload == {"i": 1} and first[1].text == "text 1"
+    assert [d.id for d in store.page(4, 10)] == ["d4"]
+    assert store.page(5, 10) == []
+    with pytest.raises(ValueError, match=">= 0"):
+        store.page(-1, 2)
