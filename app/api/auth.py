@@ -91,7 +91,14 @@ class KeyRing:
         return found
 
 
+# The console page and the docs' static files hold no data; the pages load them before a key
+# is pasted. (Their API calls are authenticated as usual.)
+PUBLIC_FILES = ("/console/static/", "/docs-assets/")
+
+
 def is_public(path: str, settings: AuthSettings) -> bool:
+    if path == "/console" or path.startswith(PUBLIC_FILES):
+        return True
     if settings.public_health and (path == "/health" or path.startswith("/health/")):
         return True
     return settings.public_metrics and path == "/metrics"
