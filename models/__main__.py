@@ -40,6 +40,7 @@ COMMANDS = [
     module_command("train-cosent", "train_cosent"),
     module_command("train-simbert", "train_simbert"),
     module_command("export-simbert", "export_simbert"),
+    module_command("simbert-words", "simbert_words"),
 ]
 
 

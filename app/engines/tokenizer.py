@@ -49,6 +49,22 @@ class TextTokenizer:
     def token_to_id(self, token: str) -> int | None:
         return self._tok.token_to_id(token)
 
+    def vocabulary(self) -> list[str]:
+        """Every token, indexed by id (ids missing from the vocabulary map to "")."""
+        vocab = self._tok.get_vocab(with_added_tokens=True)
+        out = [""] * (max(vocab.values()) + 1 if vocab else 0)
+        for token, i in vocab.items():
+            out[i] = token
+        return out
+
+    def continuation_prefix(self) -> str | None:
+        """The WordPiece continuation prefix (`##`); None for other tokenizer models."""
+        return getattr(self._tok.model, "continuing_subword_prefix", None) or None
+
+    def encode_plain(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text without special tokens (word lists, not model inputs)."""
+        return [enc.ids for enc in self._tok.encode_batch(list(texts), add_special_tokens=False)]
+
     def decode(self, ids: Sequence[int]) -> str:
         return self._tok.decode(list(ids), skip_special_tokens=True)
 

@@ -7,6 +7,8 @@ still-running row (segment 1) with the cache, so a step costs one position per r
 a cache: same samples, kept for the speed comparison in benchmarks/bench_paraphrase.py.
 Rows stop at the end token ([SEP]); rows still running after `max_new_tokens` are
 returned truncated (METHODS.md 3.2). Finished rows leave the batch and the cache.
+With `StepConstraints` (app.generation.constraints) every step's logits are masked before
+sampling, and a truncated row loses a trailing unfinished word.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from app.generation.constraints import StepConstraints
 from app.generation.sampling import sample_logits
 from app.generation.spec import GeneratorSpec
 
@@ -93,13 +96,21 @@ class UniLMDecoder:
         return logits, present
 
     def _next(
-        self, logits: np.ndarray, first: bool, params: SamplingParams, rng: np.random.Generator
+        self,
+        logits: np.ndarray,
+        first: bool,
+        params: SamplingParams,
+        rng: np.random.Generator,
+        constraints: StepConstraints | None = None,
+        rows: np.ndarray | None = None,
     ) -> np.ndarray:
-        """One sampled token per row: (B, V) logits -> (B,) int64."""
+        """One sampled token per row: (B, V) logits -> (B,) int64 (`rows`: their row ids)."""
         logits = np.array(logits, dtype=np.float32)  # copy: the banned entries are overwritten
         logits[:, self.banned] = -np.inf
         if first:  # at least one new token (bert4keras minlen = 1)
             logits[:, self.end_id] = -np.inf
+        if constraints is not None:
+            logits = constraints.mask(logits, rows)
         return sample_logits(
             logits, rng, temperature=params.temperature, top_k=params.top_k, top_p=params.top_p
         )
@@ -110,8 +121,12 @@ class UniLMDecoder:
         params: SamplingParams,
         rng: np.random.Generator,
         mode: DecodeMode = DecodeMode.CACHED,
+        constraints: StepConstraints | None = None,
     ) -> Generated:
-        """Sample `params.n` continuations of `prompt` ((T,) int64 ids with [CLS] ... [SEP])."""
+        """Sample `params.n` continuations of `prompt` ((T,) int64 ids with [CLS] ... [SEP]).
+
+        `constraints`: a fresh `StepConstraints` for n rows (it keeps this decode's state).
+        """
         prompt = np.asarray(prompt, dtype=np.int64)
         if prompt.ndim != 1 or prompt.size < 2:
             raise ValueError(f"prompt must be (T,) int64 with T >= 2, got {prompt.shape}")
@@ -130,7 +145,9 @@ class UniLMDecoder:
         active = np.arange(n)
         steps = 0
         for step in range(params.max_new_tokens):
-            nxt = self._next(logits, step == 0, params, rng)
+            nxt = self._next(logits, step == 0, params, rng, constraints, active)
+            if constraints is not None:
+                constraints.advance(active, nxt, self.end_id)
             ends = nxt == self.end_id
             finished[active[ends]] = True
             keep = ~ends
@@ -156,5 +173,8 @@ class UniLMDecoder:
                     axis=1,
                 )
                 logits, _ = self._run(ids, seg, None)
+        if constraints is not None:
+            for i in np.flatnonzero(~finished):
+                lengths[i] = constraints.complete_length(int(i))
         sequences = tuple(out[i, : lengths[i]].copy() for i in range(n))
         return Generated(sequences, ~finished, steps)

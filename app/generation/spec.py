@@ -31,6 +31,7 @@ class GeneratorSpec:
     end_token: str
     banned_tokens: tuple[str, ...]
     sampling: SamplingDefaults
+    words: str | None = None  # optional word list file (one word a line), for DecodeConstraints
 
     @classmethod
     def from_manifest(cls, generator: dict[str, Any]) -> GeneratorSpec:
@@ -66,6 +67,7 @@ class GeneratorSpec:
                 end_token=generator.get("end_token", "[SEP]"),
                 banned_tokens=tuple(generator.get("banned_tokens", ())),
                 sampling=SamplingDefaults(**sampling),
+                words=generator.get("words") or None,
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"bad generator section in manifest: {exc!r}") from None

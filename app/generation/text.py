@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import numpy as np
+
 # CJK ideographs, CJK punctuation and full-width forms: WordPiece decoding puts a space
 # between every such character; the originals have none.
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
@@ -25,3 +27,59 @@ def unique_candidates(candidates: Iterable[str], exclude: Iterable[str]) -> list
         if text and text not in banned:
             seen.setdefault(text, None)
     return list(seen)
+
+
+QUESTION_MARKS = ("?", "\uff1f")  # ASCII and full-width
+_WORD_CHAR = r"\w\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # letters, digits, ideographs
+_ENDS_IN_WORD = re.compile(rf"[{_WORD_CHAR}]$")
+_HAS_WORD = re.compile(rf"[{_WORD_CHAR}]")
+
+
+def question_mark(text: str) -> str | None:
+    """The question mark `text` ends with ('?' or full-width), None when it is no question."""
+    stripped = text.rstrip()
+    return stripped[-1] if stripped.endswith(QUESTION_MARKS) else None
+
+
+def as_question(candidate: str, mark: str, truncated: bool = False) -> str | None:
+    """Keep a question a question (issue 11): the candidate as a question, or None to drop it.
+
+    Ends with a question mark: kept. Has one earlier: cut after the last one (what follows
+    is a second sentence). None at all: completed with `mark` when it ends in a word (a
+    letter, digit or CJK character) and was not cut at the length cap; dropped when it
+    ends in other punctuation ("... password." is a statement) or was cut.
+    """
+    text = candidate.rstrip()
+    last = max(text.rfind(m) for m in QUESTION_MARKS)
+    if last >= 0:
+        kept = text[: last + 1]
+        return kept if _HAS_WORD.search(kept) else None
+    if truncated or not _ENDS_IN_WORD.search(text):
+        return None
+    return text + mark
+
+
+def text_key(text: str) -> str:
+    """Case-, space- and punctuation-blind form of a text (letters, digits, ideographs)."""
+    return "".join(re.findall(rf"[{_WORD_CHAR}]+", text.casefold())).replace("_", "")
+
+
+def same_text(a: str, b: str) -> bool:
+    """True when `a` and `b` differ only in case, spacing or punctuation."""
+    return text_key(a) == text_key(b)
+
+
+def keep_questions(
+    texts: list[str], truncated: np.ndarray, mark: str | None
+) -> tuple[list[str], int]:
+    """`as_question` over candidates ((n,) texts, (n,) bool truncated); mark None: unchanged.
+
+    Returns (the kept candidates in order, how many distinct non-empty ones were dropped).
+    """
+    if mark is None:
+        return list(texts), 0
+    if len(texts) != len(truncated):
+        raise ValueError(f"{len(texts)} texts but {len(truncated)} truncated flags")
+    shaped = [as_question(t, mark, bool(cut)) for t, cut in zip(texts, truncated, strict=True)]
+    dropped = len({t for t, q in zip(texts, shaped, strict=True) if t and q is None})
+    return [q for q in shaped if q is not None], dropped

@@ -1,6 +1,12 @@
 """`gen_synonyms` (METHODS.md 3.2): sample n paraphrases in one batched decode, dedupe,
 drop the input, embed candidates and input with the same model, rank by cosine, top k.
 
+Deviations, per request and on by default (`DecodeConstraints`, issue 11): the word rule
+and repeat bans mask the logits at every step (app.generation.constraints); a question's
+candidates are kept questions (`as_question`: completed with its mark or dropped). The
+input is dropped also when a candidate differs from it only in case, spacing or
+punctuation (a lowercasing tokenizer would otherwise return the input itself).
+
 Decoding is CPU-bound and runs in a worker thread; at most `max_concurrent` decodes run
 at once and at most `max_queued` requests wait for a slot (then 429). The generator
 reuses the encoder's onnxruntime session when the folder has one graph for both.
@@ -26,10 +32,12 @@ from app.errors import (
     Unavailable,
     ValidationFailed,
 )
+from app.generation.constraints import DecodeConstraints
 from app.generation.decoder import DecodeMode, Generated, SamplingParams, UniLMDecoder
 from app.generation.spec import GeneratorSpec
-from app.generation.text import tidy, unique_candidates
+from app.generation.text import keep_questions, question_mark, same_text, tidy, unique_candidates
 from app.metrics import Metrics
+from app.services.constraints import WordRule, parse_constraints, step_constraints, word_rule
 from app.services.embedding import EmbeddingService
 from app.settings import GenerationSettings, ModelSettings
 
@@ -63,6 +71,7 @@ class GenerationUsage:
     unique: int  # after dedupe and dropping the input
     truncated: int  # sequences cut at max_length without [SEP]
     seed: int
+    dropped: int = 0  # unique candidates dropped by keep_question (not questions)
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,7 @@ class _Generator:
     served: ServedModel
     spec: GeneratorSpec
     decoder: UniLMDecoder
+    words: WordRule
 
 
 class ParaphraseService:
@@ -139,7 +149,8 @@ class ParaphraseService:
         if end_id is None:
             raise ValueError(f"{served.folder}: end token {spec.end_token!r} not in vocabulary")
         banned = [i for i in (tok.token_to_id(t) for t in spec.banned_tokens) if i is not None]
-        return _Generator(served, spec, UniLMDecoder(session, spec, end_id, banned))
+        words = word_rule(tok, served.folder / spec.words if spec.words else None)
+        return _Generator(served, spec, UniLMDecoder(session, spec, end_id, banned), words)
 
     def params(
         self,
@@ -184,7 +195,9 @@ class ParaphraseService:
             ids = np.concatenate([ids[: limit - 1], ids[-1:]])
         return ids
 
-    async def _decode(self, gen: _Generator, prompt, params, rng, deadline: float) -> Generated:
+    async def _decode(
+        self, gen: _Generator, prompt, params, rng, deadline: float, steps=None
+    ) -> Generated:
         if self._slots.locked() and self._waiting >= self.settings.max_queued:
             raise Overloaded("too many paraphrase requests waiting; retry later", retry_after=1)
         self._waiting += 1
@@ -195,7 +208,7 @@ class ParaphraseService:
         finally:
             self._waiting -= 1
         task = asyncio.ensure_future(
-            asyncio.to_thread(gen.decoder.generate, prompt, params, rng, self._mode)
+            asyncio.to_thread(gen.decoder.generate, prompt, params, rng, self._mode, steps)
         )
         task.add_done_callback(lambda _: self._slots.release())  # slot held until it ends
         try:
@@ -217,8 +230,10 @@ class ParaphraseService:
         temperature: float = 1.0,
         max_length: int = 32,
         seed: int | None = None,
+        constraints: DecodeConstraints | dict | None = None,
     ) -> ParaphraseResult:
         deadline = time.monotonic() + self.settings.timeout_s
+        options = parse_constraints(constraints)
         gen = self.generator(model)
         params = self.params(
             gen, n=n, top_k=top_k, top_p=top_p, temperature=temperature, max_length=max_length
@@ -235,11 +250,16 @@ class ParaphraseService:
             )
         seed = secrets.randbelow(2**63) if seed is None else seed
         started = time.perf_counter()
-        generated = await self._decode(gen, prompt, params, np.random.default_rng(seed), deadline)
-        self._observe(gen.served.name, "generate", started)
         tok = gen.served.encoder.tokenizer
+        steps = step_constraints(gen.words, tok, text, options, params.n)
+        rng = np.random.default_rng(seed)
+        generated = await self._decode(gen, prompt, params, rng, deadline, steps)
+        self._observe(gen.served.name, "generate", started)
         texts = [tidy(tok.decode(s.tolist())) for s in generated.sequences]
-        candidates = unique_candidates(texts, exclude=[text, tok.decode(prompt.tolist())])
+        mark = question_mark(text) if options.keep_question else None
+        texts, dropped = keep_questions(texts, generated.truncated, mark)
+        source = [text, tok.decode(prompt.tolist())]
+        candidates = [c for c in unique_candidates(texts, exclude=source) if not same_text(c, text)]
         started = time.perf_counter()
         ranked = await self._rank(gen.served.name, text, candidates)
         self._observe(gen.served.name, "rerank", started)
@@ -253,6 +273,7 @@ class ParaphraseService:
                 unique=len(candidates),
                 truncated=int(generated.truncated.sum()),
                 seed=seed,
+                dropped=dropped,
             ),
         )
 

@@ -24,6 +24,7 @@ async def paraphrase(body: ParaphraseRequest, container: ReadyContainerDep) -> F
         temperature=body.temperature,
         max_length=body.max_length,
         seed=body.seed,
+        constraints=body.constraints.model_dump(),
     )
     return FastJSONResponse(
         {

@@ -1,6 +1,30 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+
+class ParaphraseConstraints(BaseModel):
+    """Well-formed decoding (issue 11), each on by default; a deviation from `gen_synonyms`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    words: StrictBool = Field(
+        True,
+        description="A `##` continuation only where it can still complete a word of the "
+        "model's word list (its vocabulary, its training-text words, the input's words); "
+        "a word ends only when complete.",
+    )
+    no_repeat_ngram: StrictInt = Field(
+        3, ge=0, le=16, description="No token n-gram of this size twice in a candidate; 0 = off."
+    )
+    no_repeat_word: StrictBool = Field(
+        True, description="No word twice in a row (single CJK characters exempt)."
+    )
+    keep_question: StrictBool = Field(
+        True,
+        description="Input ending in '?' or '？': candidates are cut after their last question "
+        "mark, completed with it when they end in a word, else dropped.",
+    )
 
 
 class ParaphraseRequest(BaseModel):
@@ -23,6 +47,10 @@ class ParaphraseRequest(BaseModel):
     temperature: float = Field(1.0, description="Softmax temperature.")
     max_length: int = Field(32, description="Hard cap on new tokens; longer samples are truncated.")
     seed: int | None = Field(None, description="Same seed, same answer; random when omitted.")
+    constraints: ParaphraseConstraints = Field(
+        default_factory=ParaphraseConstraints,
+        description="Decoding constraints; omitted fields keep their defaults (all on).",
+    )
 
 
 class ParaphraseItem(BaseModel):
@@ -37,6 +65,7 @@ class ParaphraseUsage(BaseModel):
     unique: int
     truncated: int
     seed: int
+    dropped: int = Field(0, description="Candidates dropped by keep_question.")
 
 
 class ParaphraseResponse(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -14,8 +15,10 @@ import pytest
 pytest.importorskip("torch")
 
 from app.engines.manifest import ModelKind, read_manifest, write_manifest  # noqa: E402
+from app.generation.text import same_text  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from tests.app.generation.tiny_simbert import build_tiny_simbert  # noqa: E402
+from models.simbert_words import write_word_list  # noqa: E402
+from tests.app.generation.tiny_simbert import build_tiny_simbert, tiny_tokenizer  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 
 ENV = {"SIMSERVE_MODELS__INTRA_OP_THREADS": "1", "SIMSERVE_MODELS__DEFAULT": "tiny-simbert"}
@@ -27,6 +30,8 @@ def dirs(tmp_path_factory):
     gen_dir, enc_dir = root / "generators", root / "encoders"
     build_tiny_simbert(gen_dir)
     build_tiny_simbert(gen_dir, name="tiny-stopper", sep_bias=30.0)
+    build_tiny_simbert(gen_dir, name="tiny-worded")
+    write_word_list(gen_dir / "tiny-worded", [" ".join(LISTED)])
     # an encoder-only folder: same graph, kind=encoder, no generator section
     shutil.copytree(gen_dir / "tiny-simbert", enc_dir / "tiny-encoder")
     folder = enc_dir / "tiny-encoder"
@@ -47,6 +52,7 @@ def live(dirs):
 
 
 TEXT = "how is the weather today"
+LISTED = ["cats", "dogs", "xyz", "reading", "weathers", "abc"]
 
 
 def test_paraphrases_are_ranked_unique_and_scored_by_the_encoder(live):
@@ -114,6 +120,13 @@ def test_length_cap_keeps_truncated_samples(live):
         ({"text": "x" * 600}, 413, "text"),
         ({"model": "tiny-encoder"}, 422, "model"),
         ({"model": "nope"}, 404, "model"),
+        ({"constraints": {"no_repeat_ngram": -1}}, 422, "constraints.no_repeat_ngram"),
+        ({"constraints": {"no_repeat_ngram": 17}}, 422, "constraints.no_repeat_ngram"),
+        ({"constraints": {"no_repeat_ngram": "3"}}, 422, "constraints.no_repeat_ngram"),
+        ({"constraints": {"words": "maybe"}}, 422, "constraints.words"),
+        ({"constraints": {"keep_question": 1}}, 422, "constraints.keep_question"),
+        ({"constraints": {"bogus": True}}, 422, "constraints.bogus"),
+        ({"constraints": [1]}, 422, "constraints"),
     ],
 )
 def test_bad_requests_get_clear_errors(live, patch, status, param):
@@ -153,12 +166,68 @@ def test_503_names_the_problem_when_a_generator_folder_is_unusable(dirs, tmp_pat
     assert "re-export" in r.json()["error"]["message"]
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _heads() -> set[str]:
+    return {t for t in tiny_tokenizer().get_vocab() if not t.startswith("##")}
+
+
+def test_constraints_on_by_default_give_listed_words_without_repeats(live):
+    req = {"text": TEXT, "model": "tiny-worded", "n": 48, "k": 48, "seed": 3, "max_length": 8}
+    on = live.post("/paraphrase", json={**req, "temperature": 1.5}).json()
+    explicit = {"words": True, "no_repeat_ngram": 3, "no_repeat_word": True, "keep_question": True}
+    assert (
+        live.post("/paraphrase", json={**req, "temperature": 1.5, "constraints": explicit}).json()
+        == on
+    )
+    off = live.post(
+        "/paraphrase",
+        json={
+            **req,
+            "temperature": 1.5,
+            "constraints": {
+                "words": False,
+                "no_repeat_ngram": 0,
+                "no_repeat_word": False,
+                "keep_question": False,
+            },
+        },
+    ).json()
+    allowed = _heads() | set(LISTED) | set(_words(TEXT))
+    texts = [p["text"] for p in on["paraphrases"]]
+    assert texts and all(set(_words(t)) <= allowed for t in texts)
+    assert all(a != b for t in texts for a, b in zip(t.split(), t.split()[1:], strict=False))
+    # the same random model writes non-words when unconstrained
+    assert any(not set(_words(p["text"])) <= allowed for p in off["paraphrases"])
+
+
+def test_a_question_stays_a_question(live):
+    # tiny-stopper ends every row after one token: words are completed with the mark,
+    # punctuation is dropped
+    req = {"text": TEXT + "?", "model": "tiny-stopper", "n": 32, "k": 32, "seed": 4}
+    on = live.post("/paraphrase", json=req).json()
+    texts = [p["text"] for p in on["paraphrases"]]
+    assert texts and all(t.endswith("?") and len(t) >= 2 for t in texts)
+    assert on["usage"]["unique"] == len(texts)
+    off = live.post("/paraphrase", json={**req, "constraints": {"keep_question": False}}).json()
+    assert off["usage"]["dropped"] == 0
+    assert {p["text"] + "?" for p in off["paraphrases"] if p["text"][-1].isalnum()} == set(texts)
+    assert on["usage"]["dropped"] == sum(not p["text"][-1].isalnum() for p in off["paraphrases"])
+    # rows cut at the length cap without a question mark are dropped, not completed
+    cut = live.post(
+        "/paraphrase", json={"text": TEXT + "?", "n": 16, "seed": 4, "max_length": 4}
+    ).json()
+    assert cut["usage"]["truncated"] > 0 and cut["usage"]["dropped"] > 0
+    assert all("?" in p["text"] for p in cut["paraphrases"])
+
+
 ZOO = Path(__file__).resolve().parents[3] / "models" / "zoo"
 
 
-@pytest.mark.skipif(not (ZOO / "minilm-simbert").is_dir(), reason="demo generator not built")
-def test_committed_demo_generator_answers_out_of_the_box():
-    assert any(Path(d) == Path("models/zoo") for d in Settings().models.dirs)
+def _demo_post(body: dict) -> httpx.Response:
+    """One /paraphrase call to a fresh server of the committed demo generator."""
     env = {
         "SIMSERVE_MODELS__SERVE": '["minilm-simbert"]',
         "SIMSERVE_MODELS__DEFAULT": "minilm-simbert",
@@ -167,14 +236,37 @@ def test_committed_demo_generator_answers_out_of_the_box():
         LiveServer([ZOO], env=env) as server,
         httpx.Client(base_url=server.url, timeout=60) as http,
     ):
-        r = http.post(
-            "/paraphrase", json={"text": "How do I reset my password?", "n": 16, "k": 5, "seed": 0}
-        )
+        return http.post("/paraphrase", json=body)
+
+
+@pytest.mark.skipif(not (ZOO / "minilm-simbert").is_dir(), reason="demo generator not built")
+def test_committed_demo_generator_answers_out_of_the_box():
+    assert any(Path(d) == Path("models/zoo") for d in Settings().models.dirs)
+    r = _demo_post({"text": "How do I reset my password?", "n": 16, "k": 5, "seed": 0})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["model"] == "minilm-simbert"
     assert 1 <= len(body["paraphrases"]) <= 5
     assert all(-1.0 <= p["score"] <= 1.0 + 1e-6 for p in body["paraphrases"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (ZOO / "minilm-simbert").is_dir(), reason="demo generator not built")
+def test_demo_generator_writes_listed_words_and_keeps_the_question():
+    """The shipped demo with its training-text word list: constraints on by default."""
+    folder = ZOO / "minilm-simbert"
+    listed = set((folder / "words.txt").read_text(encoding="utf-8").split())
+    vocab = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    text = "How do I reset my password?"
+    allowed = listed | {t for t in vocab if not t.startswith("##")} | set(_words(text))
+    body = _demo_post({"text": text, "n": 32, "k": 32, "seed": 0}).json()
+    texts = [p["text"] for p in body["paraphrases"]]
+    assert texts and all(t.endswith("?") for t in texts)
+    assert not any(same_text(t, text) for t in texts)
+    for t in texts:
+        assert set(_words(t)) <= allowed, t
+        words = t.split()
+        assert all(a != b for a, b in zip(words, words[1:], strict=False)), t
 
 
 def test_augment_indexes_the_paraphrases_as_aliases(live):

@@ -1,0 +1,199 @@
+"""Well-formed decoding: logits masks applied at every decode step (issue 11, item 1).
+
+Deviation from SimBERT's `gen_synonyms`, which samples from the raw distribution:
+
+- words: a continuation token (`##...`) may follow only when the word so far can still
+  become a word of the `WordTrie`, and a word may end (next token a head or the end token)
+  only when it is complete. A hard rule: it is never relaxed.
+- no_repeat_ngram (n >= 1): a token that would repeat an n-gram already generated in this
+  row is banned (the generated part only; copying the source's n-grams stays allowed), as
+  `no_repeat_ngram_size` in common decoders.
+- no_repeat_word: a word may not be followed by itself ("to to", "pass ##word pass ##word").
+  CJK characters are exempt (reduplication is grammatical Chinese).
+
+The two repeat bans are soft: in the rare row where they would ban every token the word
+rule allows, that row samples under the word rule alone at that step. No randomness is
+used here, so the same rng seed still gives the same samples.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from app.generation.words import LEAF, WordTrie
+
+MAX_NGRAM = 16
+_CJK_CHAR = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]$")
+
+
+class ConstraintError(ValueError):
+    """A bad constraint option; `field` names it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class DecodeConstraints:
+    """Per-request options; the defaults are on. `keep_question` acts on text (app.generation.text)."""
+
+    words: bool = True
+    no_repeat_ngram: int = 3  # 0 = off
+    no_repeat_word: bool = True
+    keep_question: bool = True
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "no_repeat_ngram":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ConstraintError(
+                        f.name, f"no_repeat_ngram must be an integer, got {value!r}"
+                    )
+                if not 0 <= value <= MAX_NGRAM:
+                    raise ConstraintError(
+                        f.name,
+                        f"no_repeat_ngram must be in [0, {MAX_NGRAM}] (0 = off), got {value}",
+                    )
+            elif not isinstance(value, bool):
+                raise ConstraintError(f.name, f"{f.name} must be true or false, got {value!r}")
+
+    @classmethod
+    def off(cls) -> DecodeConstraints:
+        """Plain `gen_synonyms` sampling."""
+        return cls(words=False, no_repeat_ngram=0, no_repeat_word=False, keep_question=False)
+
+    @property
+    def masks_steps(self) -> bool:
+        return self.words or self.no_repeat_ngram > 0 or self.no_repeat_word
+
+
+@dataclass(frozen=True)
+class VocabClasses:
+    continuation: np.ndarray  # (V,) bool: `##` tokens
+    repeat_ok: np.ndarray  # (V,) bool: may follow itself (single CJK characters)
+
+    @classmethod
+    def from_tokens(cls, tokens: Sequence[str], prefix: str | None) -> VocabClasses:
+        """tokens : the vocabulary by id; prefix : the continuation prefix (`##`), None if none."""
+        cont = np.array([bool(prefix) and t.startswith(prefix) for t in tokens], dtype=bool)
+        cjk = np.array([bool(_CJK_CHAR.match(t)) for t in tokens], dtype=bool)
+        return cls(cont, cjk)
+
+
+class StepConstraints:
+    """The state of one batched decode: per row, its trie node, current and previous word,
+    and the n-grams generated so far. Rows are the decoder's original row indices."""
+
+    def __init__(
+        self,
+        n: int,
+        vocab: VocabClasses,
+        trie: WordTrie | None,
+        no_repeat_ngram: int = 0,
+        no_repeat_word: bool = False,
+    ):
+        if trie is not None and trie.continuation.size != vocab.continuation.size:
+            raise ValueError("trie and vocabulary classes disagree on the vocabulary size")
+        self.vocab = vocab
+        self.trie = trie
+        self.ngram = int(no_repeat_ngram)
+        self.no_repeat_word = no_repeat_word
+        self._node = [LEAF] * n  # LEAF at the start: no continuation may open a sequence
+        self._word: list[list[int]] = [[] for _ in range(n)]
+        self._prev: list[tuple[int, ...]] = [()] * n
+        self._word_start = [0] * n
+        self._hist: list[list[int]] = [[] for _ in range(n)]
+        self._seen: list[dict[tuple[int, ...], set[int]]] = [{} for _ in range(n)]
+        self._allowed_base: np.ndarray | None = None
+
+    def _base(self, width: int) -> np.ndarray:
+        """(V,) bool: heads allowed after a complete word (columns past the vocabulary too)."""
+        if self._allowed_base is None or self._allowed_base.size != width:
+            base = np.ones(width, dtype=bool)
+            v = min(width, self.vocab.continuation.size)
+            base[:v] = ~self.vocab.continuation[:v]
+            self._allowed_base = base
+        return self._allowed_base
+
+    def mask(self, logits: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Logits with disallowed tokens at -inf.
+
+        logits : (B, V) float32, one row per entry of rows ((B,) int, original row ids).
+        Returns a new (B, V) float32 array; `logits` is not modified.
+        """
+        if logits.ndim != 2 or logits.shape[0] != len(rows):
+            raise ValueError(
+                f"logits must be (len(rows), V), got {logits.shape} for {len(rows)} rows"
+            )
+        if self.trie is not None:
+            trie = self.trie
+            width = logits.shape[1]
+            allowed = np.repeat(self._base(width)[None], len(rows), axis=0)
+            for i, r in enumerate(rows):
+                node = self._node[r]
+                if not trie.complete(node):
+                    allowed[i] = False
+                children = trie.children(node)
+                if children.size:
+                    allowed[i, children[children < width]] = True
+            out = np.where(allowed, logits, np.float32(-np.inf)).astype(np.float32, copy=False)
+        else:
+            out = np.array(logits, dtype=np.float32)
+        for i, r in enumerate(rows):
+            banned = self._soft_bans(int(r))
+            if banned:
+                row = out[i].copy()
+                row[banned] = -np.inf
+                if np.isfinite(row).any():
+                    out[i] = row
+        return out
+
+    def _soft_bans(self, r: int) -> list[int]:
+        banned: list[int] = []
+        if self.ngram:
+            hist = self._hist[r]
+            if len(hist) >= self.ngram - 1:
+                key = tuple(hist[len(hist) - self.ngram + 1 :])
+                banned.extend(self._seen[r].get(key, ()))
+        if self.no_repeat_word:
+            word, prev = self._word[r], self._prev[r]
+            if len(word) == 1 and not self.vocab.repeat_ok[word[0]]:
+                banned.append(word[0])  # the same one-token word again
+            if len(prev) >= 2 and tuple(word) == prev[:-1]:
+                banned.append(prev[-1])  # the token that would complete the previous word again
+        return banned
+
+    def advance(self, rows: np.ndarray, tokens: np.ndarray, end_id: int) -> None:
+        """Record the sampled `tokens` ((B,) int) of `rows`; rows that sampled `end_id` stop."""
+        cont = self.vocab.continuation
+        for r, t in zip(rows.tolist(), tokens.tolist(), strict=True):
+            if t == end_id:
+                continue
+            hist = self._hist[r]
+            hist.append(t)
+            if self.ngram and len(hist) >= self.ngram:
+                self._seen[r].setdefault(tuple(hist[-self.ngram : -1]), set()).add(t)
+            if t < cont.size and cont[t]:
+                self._word[r].append(t)
+                if self.trie is not None:
+                    node = self.trie.step(self._node[r], t)
+                    self._node[r] = LEAF if node is None else node
+            else:
+                if self._word[r]:
+                    self._prev[r] = tuple(self._word[r])
+                self._word[r] = [t]
+                self._word_start[r] = len(hist) - 1
+                if self.trie is not None:
+                    self._node[r] = self.trie.start(t) if t < cont.size else LEAF
+
+    def complete_length(self, row: int) -> int:
+        """Tokens of `row` to keep when it was cut at the length cap: an unfinished word goes."""
+        if self.trie is not None and not self.trie.complete(self._node[row]):
+            return self._word_start[row]
+        return len(self._hist[row])

@@ -1,0 +1,82 @@
+"""Decoding constraints for one request (issue 11): options checked, word rule data built.
+
+The word rule's data for one generator are its vocabulary classes and word trie.
+
+Words are the generator's own vocabulary (every head token) plus, when the folder names
+one (`manifest.generator.words`), its word list file: one word a line, e.g. the words of
+the training text (`python -m models simbert-words`). Each is tokenized by the model's own
+tokenizer, so a word is the token sequence the model was trained on. A request adds its
+source's words (a name or a rare word of the input may always be copied).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.engines.tokenizer import TextTokenizer
+from app.errors import ValidationFailed
+from app.generation.constraints import (
+    ConstraintError,
+    DecodeConstraints,
+    StepConstraints,
+    VocabClasses,
+)
+from app.generation.words import WordTrie, split_words
+
+
+@dataclass(frozen=True)
+class WordRule:
+    vocab: VocabClasses
+    trie: WordTrie
+    listed: int  # words read from the folder's word list (0 without one)
+
+
+def read_word_list(path: Path) -> list[str]:
+    """Non-empty stripped lines of a UTF-8 file; lines starting with '#' are comments."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ValueError(f"word list {path} cannot be read: {exc}") from None
+    return [w for w in (line.strip() for line in lines) if w and not w.startswith("#")]
+
+
+def word_rule(tokenizer: TextTokenizer, words_file: Path | None) -> WordRule:
+    """Vocabulary classes and the trie of the vocabulary's words plus the file's words."""
+    vocab = VocabClasses.from_tokens(tokenizer.vocabulary(), tokenizer.continuation_prefix())
+    listed = read_word_list(words_file) if words_file is not None else []
+    pieces = tokenizer.encode_plain(listed)
+    seqs = [w for ids in pieces for w in split_words(ids, vocab.continuation)]
+    return WordRule(vocab, WordTrie.build(vocab.continuation, seqs), len(listed))
+
+
+def with_source_words(rule: WordRule, tokenizer: TextTokenizer, text: str) -> WordTrie:
+    """The rule's trie plus the words of `text` (shares the rule's trie when none is new)."""
+    ids = tokenizer.encode_plain([text])[0]
+    return rule.trie.extended(split_words(ids, rule.vocab.continuation))
+
+
+def parse_constraints(options: DecodeConstraints | dict | None) -> DecodeConstraints:
+    """Request options -> DecodeConstraints (defaults on); 422 naming the bad field."""
+    if isinstance(options, DecodeConstraints):
+        return options
+    try:
+        return DecodeConstraints(**(options or {}))
+    except ConstraintError as exc:
+        raise ValidationFailed(str(exc), param=f"constraints.{exc.field}") from None
+    except TypeError:
+        valid = ", ".join(DecodeConstraints.__dataclass_fields__)
+        raise ValidationFailed(
+            f"unknown constraints option in {sorted(options or {})}; valid: {valid}",
+            param="constraints",
+        ) from None
+
+
+def step_constraints(
+    rule: WordRule, tokenizer: TextTokenizer, text: str, options: DecodeConstraints, n: int
+) -> StepConstraints | None:
+    """One decode's logits masks for the source `text`; None when no step-level option is on."""
+    if not options.masks_steps:
+        return None
+    trie = with_source_words(rule, tokenizer, text) if options.words else None
+    return StepConstraints(n, rule.vocab, trie, options.no_repeat_ngram, options.no_repeat_word)

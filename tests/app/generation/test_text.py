@@ -1,0 +1,49 @@
+"""Text-level shaping of candidates: keep a question a question, input variants dropped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.generation.text import as_question, keep_questions, question_mark, same_text
+
+
+def test_question_mark_of_the_source():
+    assert question_mark("How do I reset my password? ") == "?"
+    assert question_mark("密码怎么重置？") == "\uff1f"
+    assert question_mark("Reset my password.") is None
+
+
+@pytest.mark.parametrize(
+    ("candidate", "truncated", "expected"),
+    [
+        ("how do i reset my password?", False, "how do i reset my password?"),
+        ("how do i reset my password", False, "how do i reset my password?"),
+        ("how do i reset it? i forgot it", False, "how do i reset it?"),
+        ("i forgot my password.", False, None),  # a statement: dropped
+        ("how do i reset my password", True, None),  # cut at the length cap: dropped
+        ("how can i? and then", True, "how can i?"),
+        ("?", False, None),
+        ("", False, None),
+        ("密码怎么重置", False, "密码怎么重置?"),
+        ("密码怎么重置。", False, None),
+    ],
+)
+def test_as_question(candidate, truncated, expected):
+    assert as_question(candidate, "?", truncated) == expected
+
+
+def test_keep_questions_counts_distinct_drops_and_keeps_order():
+    texts = ["a b", "c.", "c.", "d? e", ""]
+    kept, dropped = keep_questions(texts, np.array([False, False, False, False, True]), "?")
+    assert kept == ["a b?", "d?"] and dropped == 1
+    assert keep_questions(texts, np.zeros(5, bool), None) == (texts, 0)
+    with pytest.raises(ValueError, match="truncated"):
+        keep_questions(texts, np.zeros(4, bool), "?")
+
+
+def test_same_text_ignores_case_spacing_and_punctuation_only():
+    assert same_text("how do i reset my password", "How do I reset my password?")
+    assert same_text("don ' t", "Don't")
+    assert not same_text("how do i reset the password", "How do I reset my password?")
+    assert same_text("密码 怎么 重置？", "密码怎么重置")
