@@ -33,6 +33,7 @@ from models.simbert.folder import write_simbert_folder
 from models.simbert.load import load_unilm, shrink_vocab
 from models.simbert.unilm import UniLM
 from models.simbert.vocab import trim_vocab
+from models.simbert_words import write_word_list
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,9 @@ def train(args: argparse.Namespace) -> Path:
         quantize=args.quantize,
         source=source,
     )
-    log.info("wrote %s (%s)", args.out, manifest.files)
+    # the word list of /paraphrase's word rule (issue 11): the training text's words
+    words = write_word_list(Path(args.out), (t for p in pairs for t in p))
+    log.info("wrote %s (%s) and %d training-text words", args.out, manifest.files, words)
     return Path(args.out)
 
 

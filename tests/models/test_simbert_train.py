@@ -134,3 +134,6 @@ def test_cli_trains_and_writes_a_served_simbert_folder(tmp_path):
     assert manifest.generator["graph"] == manifest.onnx.file
     assert manifest.source["graph_check"]["max_abs_logits"] < 1e-3
     assert load_unilm(src).config.vocab_size > manifest.source["vocab_size"]  # trimmed
+    # the word rule's list: the words of the pairs that passed the filter, not the others
+    words = (out / manifest.generator["words"]).read_text().split()
+    assert set(words) == {w for pair in PAIRS for text in pair for w in text.lower().split()}
