@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.api.app import begin_drain, create_app
+from app.api.http_protocol import server_config
 from app.settings import Settings
 
 
@@ -53,15 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.server.host,
-        port=settings.server.port,
-        log_level=settings.server.log_level,
-        access_log=False,
-        timeout_graceful_shutdown=settings.lifecycle.drain_timeout_s,
-    )
-    DrainingServer(config, app).run()
+    DrainingServer(server_config(app, settings), app).run()
 
 
 if __name__ == "__main__":

@@ -66,6 +66,10 @@ class LimitsSettings(BaseModel):
     max_texts: int = Field(256, ge=1)
     max_chars: int = Field(20_000, ge=1)
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(
+        64 * 1024, ge=1024, description="request line + headers; over it -> 431, connection closed"
+    )
+    max_header_count: int = Field(100, ge=8, description="request headers; over it -> 431")
 
 
 class GenerationSettings(BaseModel):
@@ -185,6 +189,12 @@ class LifecycleSettings(BaseModel):
 
     request_deadline_s: float = Field(
         30.0, gt=0, description="wall-clock limit per request; past it -> 504"
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="time to receive a request head on a connection; past it -> 408"
+    )
+    body_timeout_s: float = Field(
+        10.0, gt=0, description="time to receive a request body; past it -> 408, slot freed"
     )
     max_concurrent_requests: int = Field(
         512, ge=1, description="requests in progress (probes excluded) before 429"

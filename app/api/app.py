@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.api.auth import KeyRing, is_public, make_authenticator
+from app.api.cors import JSONCORSMiddleware
 from app.api.errors import install_error_handlers
 from app.api.middleware import MetricsMiddleware, RequestGuardMiddleware
 from app.api.openapi import document_errors
@@ -71,10 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app, protected=lambda path: keyring.enabled and not is_public(path, settings.auth)
     )
     # add_middleware prepends: the last added is the outermost.
-    app.add_middleware(RequestGuardMiddleware, settings=settings, metrics=metrics)
+    app.add_middleware(RequestGuardMiddleware, settings=settings, metrics=metrics, keyring=keyring)
     if settings.auth.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            JSONCORSMiddleware,
             allow_origins=settings.auth.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from app.errors import Forbidden, Unauthorized
 from app.settings import AuthSettings
@@ -137,3 +138,18 @@ async def require_write(request: Request) -> None:
 
 
 WriteAccess = Depends(require_write)
+
+
+def key_scope(authorization: str | None, keyring: KeyRing) -> KeyScope:
+    """The scope of the key in an `Authorization` header value; raises Unauthorized.
+
+    The request guard calls it before reading a body (`app.api.middleware`), so a client
+    without a valid key learns no body rule (413, 400) before its 401.
+    """
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if not authorization or scheme.lower() != "bearer" or not credentials:
+        raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+    scope = keyring.scope_of(credentials)
+    if scope is None:
+        raise Unauthorized("invalid API key")
+    return scope

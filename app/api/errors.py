@@ -39,10 +39,12 @@ OPENAI_TYPES = {
     403: "permission_error",
     404: "invalid_request_error",
     405: "invalid_request_error",
+    408: "invalid_request_error",
     409: "invalid_request_error",
     413: "invalid_request_error",
     422: "invalid_request_error",
     429: "rate_limit_error",
+    431: "invalid_request_error",
     500: "server_error",
     503: "server_error",
     504: "server_error",
@@ -54,6 +56,25 @@ def status_for(error: e.SimserveError) -> int:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]
     return 500
+
+
+def error_body(
+    path: str, status: int, code: str, message: str, param: str | None = None
+) -> dict[str, dict[str, str | None]]:
+    """`{"error": {...}}` for a request to `path`: OpenAI's shape under /v1/, else ours."""
+    if path.startswith("/v1/"):
+        return {
+            "error": {
+                "message": message,
+                "type": OPENAI_TYPES.get(status, "server_error"),
+                "param": param,
+                "code": code,
+            }
+        }
+    body: dict[str, dict[str, str | None]] = {"error": {"code": code, "message": message}}
+    if param is not None:
+        body["error"]["param"] = param
+    return body
 
 
 def error_response(
@@ -73,19 +94,7 @@ def error_response(
         path = request
     else:
         path = request.url.path if request is not None else ""
-    if path.startswith("/v1/"):
-        body = {
-            "error": {
-                "message": message,
-                "type": OPENAI_TYPES.get(status, "server_error"),
-                "param": param,
-                "code": code,
-            }
-        }
-    else:
-        body = {"error": {"code": code, "message": message}}
-        if param is not None:
-            body["error"]["param"] = param
+    body = error_body(path, status, code, message, param)
     out = dict(headers or {})
     if retry_after is not None or status in (429, 503):
         out["Retry-After"] = str(max(1, round(retry_after if retry_after is not None else 1)))

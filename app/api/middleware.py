@@ -2,13 +2,17 @@
 
 `RequestGuardMiddleware`, for every HTTP request:
 - while draining (SIGTERM received) answers 503 to new work at once; probes still answer;
+- answers 401 to a request with a body but without a valid key (when auth is on) before
+  reading the body (the app-wide auth dependency covers the rest, and scopes);
 - caps requests in progress (`lifecycle.max_concurrent_requests`): over it, 429 at once,
   before the body is read, so overload costs no memory;
 - reads the body up to `limits.max_body_bytes` (413 as JSON, by Content-Length up front or
-  while streaming) and screens it as strict UTF-8 JSON (`app.api.jsoncheck`);
+  while streaming) within `lifecycle.body_timeout_s` (408, connection closed: a slow or
+  stalled body cannot hold a request slot longer) and screens it as strict UTF-8 JSON (`app.api.jsoncheck`);
 - runs the app in a task under `lifecycle.request_deadline_s` (504 `deadline_exceeded` if
   nothing was sent yet) and cancels it when the client disconnects, which cancels the
-  batcher future so queued texts are skipped instead of computed.
+  batcher future so queued texts are skipped instead of computed;
+- answers an exception the app did not handle with a JSON 500 and keeps the connection.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.auth import KeyRing, is_public, key_scope
 from app.api.errors import error_response
 from app.api.jsoncheck import json_body_problem
-from app.errors import PayloadTooLarge
+from app.errors import PayloadTooLarge, Unauthorized
 from app.metrics import Metrics
 from app.settings import Settings
 
@@ -58,8 +63,10 @@ class _Disconnected(Exception):
 
 
 class RequestGuardMiddleware:
-    def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics):
+    def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics, keyring: KeyRing):
         self.app = app
+        self.auth = settings.auth
+        self.keyring = keyring
         self.max_bytes = settings.limits.max_body_bytes
         self.lifecycle = settings.lifecycle
         self.metrics = metrics
@@ -90,8 +97,21 @@ class RequestGuardMiddleware:
                 self.metrics.in_progress.set(self.in_progress)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        if self.keyring.enabled and _has_body(scope) and not is_public(path, self.auth):
+            try:  # before the body: an unauthenticated client learns no body limit
+                key_scope(_header(scope, b"authorization"), self.keyring)
+            except Unauthorized as exc:
+                await self._answer(scope, send, 401, exc.code, exc.message)
+                return
         try:
-            body = await self._read_body(scope, receive)
+            body = await asyncio.wait_for(
+                self._read_body(scope, receive), self.lifecycle.body_timeout_s
+            )
+        except TimeoutError:
+            msg = f"request body not received within {self.lifecycle.body_timeout_s:g} s"
+            # the rest of the body may still arrive: the connection cannot be reused
+            await self._answer(scope, send, 408, "request_timeout", msg, close=True)
+            return
         except _TooLarge:
             msg = f"request body exceeds {self.max_bytes} bytes"
             await self._answer(scope, send, 413, PayloadTooLarge.code, msg)
@@ -161,7 +181,7 @@ class RequestGuardMiddleware:
                 return_when=asyncio.FIRST_COMPLETED,
             )
             if task in done or (watcher in done and finished):
-                await task  # re-raises the app's exception, if any
+                await self._settle(task, scope, send, started, finished)
                 return
             await _cancel(task)
             if watcher in done:
@@ -179,6 +199,21 @@ class RequestGuardMiddleware:
                 await _cancel(task)
             watcher.cancel()
 
+    async def _settle(
+        self, task: asyncio.Future, scope: Scope, send: Send, started: bool, finished: bool
+    ) -> None:
+        """Answer an exception the app did not handle, here rather than in Starlette's outer
+        `ServerErrorMiddleware`: that one re-raises after its 500, and uvicorn then closes
+        the client's keep-alive connection. Only a response cut short must still abort."""
+        try:
+            await task
+        except Exception:
+            if started and not finished:
+                raise
+            log.exception("unhandled error on %s %s", scope.get("method"), scope["path"])
+            if not started:
+                await self._answer(scope, send, 500, "internal_error", "internal server error")
+
     @staticmethod
     async def _answer(
         scope: Scope,
@@ -188,8 +223,12 @@ class RequestGuardMiddleware:
         message: str,
         retry_after: float | None = None,
         param: str | None = None,
+        close: bool = False,
     ) -> None:
-        response = error_response(scope["path"], status, code, message, param, retry_after)
+        headers = {"Connection": "close"} if close else None
+        response = error_response(
+            scope["path"], status, code, message, param, retry_after, headers=headers
+        )
         await response(scope, _no_receive, send)
 
 
@@ -205,6 +244,16 @@ async def _cancel(task: Awaitable) -> None:
         pass
     except Exception:  # the app failed while being cancelled: nothing left to answer
         log.exception("request task failed during cancellation")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    value = dict(scope.get("headers") or []).get(name)
+    return None if value is None else value.decode("latin-1")
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope.get("headers") or [])
+    return b"transfer-encoding" in headers or headers.get(b"content-length", b"0") != b"0"
 
 
 def _is_json(scope: Scope) -> bool:

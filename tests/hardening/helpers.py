@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from tests.live_server import LiveServer
 
@@ -65,3 +68,46 @@ def contract_problem(path: str, status: int, headers, body: object) -> str | Non
         if leak in text:
             return f"message leaks internals ({leak!r})"
     return None
+
+
+class RawResponse(NamedTuple):
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def read_response(sock: socket.socket) -> RawResponse:
+    """One HTTP/1.1 response with a Content-Length from `sock`; ConnectionError if closed."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"connection closed after {len(data)} bytes")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed mid-body")
+        body += chunk
+    return RawResponse(int(lines[0].split()[1]), headers, body[:length])
+
+
+def raw_request(method: str, path: str, body: bytes = b"", headers: dict | None = None) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    if body or method in ("POST", "PUT"):
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def connect(url: str, timeout: float = 30.0) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=timeout)
+    return sock

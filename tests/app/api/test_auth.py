@@ -157,3 +157,29 @@ def test_every_served_route_decides_read_or_write(tiny_models_dir):
             )
             assert not (declared and context.path in READ_ONLY_POSTS), context.path
     assert posts >= 2  # /embed and /v1/embeddings at least: the walk saw the routers
+
+
+def test_unauthenticated_requests_get_401_before_the_body_is_read(tiny_models_dir):
+    """Issue 12.12: no 413/400 (which would tell a stranger the body rules) before the 401."""
+    with TestClient(_secured_app(tiny_models_dir)) as c:
+        too_big = b'{"texts": ["' + b"a" * (9 * 1024 * 1024) + b'"]}'
+        for body in (too_big, b'{"texts": ["a"', b'{"texts": NaN}'):
+            for headers in ({}, _bearer("wrong-key-0123456789abc"), {"Authorization": "Basic x"}):
+                r = c.post(
+                    "/embed", content=body, headers={"content-type": "application/json", **headers}
+                )
+                _assert_error(r, 401, "unauthorized")
+        json_ro = {"content-type": "application/json", **_bearer(RO_KEY)}
+        r = c.post("/embed", content=b'{"texts": ["a"', headers=json_ro)
+        _assert_error(r, 400, "invalid_json")  # with a key, the body rules apply
+
+
+def test_rejected_cors_preflight_is_a_json_error(tiny_models_dir):
+    """Issue 12.12: Starlette answers a disallowed preflight in plain text; ours is JSON."""
+    app = _secured_app(tiny_models_dir, cors_origins=["https://app.example"])
+    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    with TestClient(app) as c:
+        r = c.options("/embed", headers=preflight)
+    assert r.status_code == 400 and r.headers["content-type"] == "application/json"
+    assert r.json()["error"]["code"] == "cors_rejected"
+    assert contract_problem("/embed", 400, r.headers, r.json()) is None
