@@ -15,6 +15,8 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import MetricsMiddleware, RequestGuardMiddleware
 from app.api.openapi import document_errors
 from app.api.routes import ROUTERS
+from app.api.routes.console import install_console
+from app.api.routes.docs import install_docs
 from app.container import build_container
 from app.metrics import Metrics
 from app.settings import Settings
@@ -61,12 +63,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Sentence embeddings, retrieval and paraphrase generation.",
         lifespan=lifespan,
         dependencies=dependencies,
+        docs_url=None,  # /docs and /redoc: install_docs, from files in a package (offline)
+        redoc_url=None,
     )
     app.state.settings = settings
+    app.state.keyring = keyring  # GET /auth/key
     app.state.draining = False
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_docs(app)
+    install_console(app)
     document_errors(
         app, protected=lambda path: keyring.enabled and not is_public(path, settings.auth)
     )

@@ -93,12 +93,14 @@ class KeyRing:
 
 
 # The console page and the docs' static files hold no data; the pages load them before a key
-# is pasted. (Their API calls are authenticated as usual.)
+# is pasted. (Their API calls are authenticated as usual.) /auth/key tells whether a key is
+# needed and what the presented one may do: the answer any route's 401/403 would give.
+PUBLIC_PATHS = frozenset({"/console", "/auth/key"})
 PUBLIC_FILES = ("/console/static/", "/docs-assets/")
 
 
 def is_public(path: str, settings: AuthSettings) -> bool:
-    if path == "/console" or path.startswith(PUBLIC_FILES):
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_FILES):
         return True
     if settings.public_health and (path == "/health" or path.startswith("/health/")):
         return True

@@ -1,6 +1,6 @@
 """Every router the app serves; one line per area."""
 
-from app.api.routes import collections, embed, paraphrase, search, system
+from app.api.routes import collections, embed, keys, paraphrase, search, system
 
 ROUTERS = [
     system.router,
@@ -8,4 +8,5 @@ ROUTERS = [
     collections.router,
     search.router,
     paraphrase.router,
+    keys.router,
 ]
