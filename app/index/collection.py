@@ -233,10 +233,13 @@ class Collection:
             flt = None
         with self._lock:
             self._check_open()
-            # without filter and aliases, k vectors are k documents: one search, resolved unlocked
-            hits = self.index.search(queries, k) if flt is None and self._aliases == 0 else None
-        if hits is not None:
-            return [self._hits(hits.ids[i], hits.scores[i], None, k) for i in range(len(queries))]
+            if flt is None and self._aliases == 0:
+                # without filter and aliases, k vectors are k documents: one search. Hits are
+                # resolved under the lock too: a concurrent drop closes the docstore.
+                hits = self.index.search(queries, k)
+                return [
+                    self._hits(hits.ids[i], hits.scores[i], None, k) for i in range(len(queries))
+                ]
         return [self._grown(q[None], k, flt) for q in queries]
 
     def _grown(self, query: np.ndarray, k: int, flt: PayloadFilter | None) -> list[Hit]:

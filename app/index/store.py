@@ -158,9 +158,11 @@ class CollectionStore:
             return [self._collections[n] for n in sorted(self._collections)]
 
     def drop(self, name: str) -> None:
-        coll = self.get(name)
-        with self._lock:
-            self._collections.pop(name, None)
+        validate_name(name)
+        with self._lock:  # looked up and removed at once: a racing drop or create sees either
+            coll = self._collections.pop(name, None)
+            if coll is None:
+                raise CollectionNotFound(f"collection {name!r} not found", param="collection")
             coll.close(checkpoint=False)
             coll.index.drop()
             trash = self.root / f".{name}.deleted-{time.time_ns()}"

@@ -19,6 +19,7 @@ import numpy as np
 
 from app.engines.pooling import l2_normalize
 from app.errors import (
+    CollectionNotFound,
     Conflict,
     DocumentNotFound,
     InvalidInput,
@@ -110,11 +111,25 @@ class CollectionService:
         except (TypeError, ValueError) as exc:
             raise ValidationFailed(f"invalid index params: {exc}", param="params") from None
         config = CollectionConfig(name, served.name, chosen, spec, time.time())
-        coll, created = await asyncio.to_thread(self.store.create, config)
-        return await asyncio.to_thread(info, coll), created
+        for _ in range(3):
+            coll, created = await asyncio.to_thread(self.store.create, config)
+            try:
+                return await asyncio.to_thread(info, coll), created
+            except CollectionNotFound:  # dropped by a concurrent DELETE since: create it anew
+                continue
+        raise Conflict(f"collection {name!r} is being deleted and re-created; retry", param="name")
 
     async def list(self) -> list[CollectionInfo]:
-        return await asyncio.to_thread(lambda: [info(c) for c in self.store.list()])
+        def described() -> list[CollectionInfo]:
+            out = []
+            for coll in self.store.list():
+                try:
+                    out.append(info(coll))
+                except CollectionNotFound:  # dropped while listing
+                    continue
+            return out
+
+        return await asyncio.to_thread(described)
 
     async def describe(self, name: str) -> CollectionInfo:
         return await asyncio.to_thread(info, self.store.get(name))

@@ -1,5 +1,6 @@
 """Collections end to end below HTTP: both backends, filters, replay after crash, drop."""
 
+import threading
 import time
 
 import numpy as np
@@ -160,3 +161,68 @@ def test_aliases_find_their_document_once_and_survive_a_crash(tmp_path, backend)
     assert (ack.count, ack.aliases) == (1, 2) and coll2.index.size == 5
     assert "d0" not in {h.id for h in coll2.search(query, 10)[0]}
     store2.close()
+
+
+def _in_threads(*calls):
+    """Run the calls at once; each result is its return value or the exception it raised."""
+    out: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            out[i] = call()
+        except Exception as exc:  # the test inspects it
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return out
+
+
+def test_search_racing_a_drop_completes_or_finds_no_collection(tmp_path, monkeypatch):
+    """Issue 12.4: hits used to be resolved after the collection lock was released, so a
+    drop in between closed the docstore under them (sqlite3.ProgrammingError -> 500)."""
+    store = make_store(tmp_path)
+    coll, _ = store.create(config())
+    v = unit(10, 1)
+    coll.upsert(docs(10), v)
+    resolve = coll.docs.resolve
+
+    def slow_resolve(iids):
+        time.sleep(0.3)  # the drop starts meanwhile
+        return resolve(iids)
+
+    monkeypatch.setattr(coll.docs, "resolve", slow_resolve)
+
+    def drop_soon():
+        time.sleep(0.1)
+        store.drop("faq")
+
+    found, dropped = _in_threads(lambda: coll.search(v[[3]], 2), drop_soon)
+    assert dropped is None
+    assert [h.id for h in found[0]][:1] == ["d3"]  # the search finished on its snapshot
+    with pytest.raises(CollectionNotFound):
+        coll.search(v[[3]], 2)
+
+
+def test_racing_drops_and_creates_leave_no_orphan(tmp_path, monkeypatch):
+    """Issue 12.5: two DELETEs of one collection gave FileNotFoundError (500) on the second
+    rename, and a stale DELETE could remove a newly created collection from the map."""
+    store = make_store(tmp_path)
+    coll, _ = store.create(config())
+    index_drop = coll.index.drop
+
+    def slow_drop():
+        time.sleep(0.3)  # both DELETEs are inside drop
+        index_drop()
+
+    monkeypatch.setattr(coll.index, "drop", slow_drop)
+    results = _in_threads(lambda: store.drop("faq"), lambda: store.drop("faq"))
+    assert sorted(type(r).__name__ for r in results) == ["CollectionNotFound", "NoneType"]
+    again, created = store.create(config())
+    assert created and store.get("faq") is again and again.size == 0
+    with pytest.raises(CollectionNotFound):
+        store.drop("missing")
+    assert (store.root / "faq").is_dir() and [c.config.name for c in store.list()] == ["faq"]
