@@ -1,6 +1,11 @@
 """SimBERT paraphrase quality and speed over real HTTP (issue 4, item 5).
 
     python -m benchmarks.bench_paraphrase [--models-dir models/zoo] [--model minilm-simbert]
+        [--part all|speed|questions]
+
+`--part questions` runs only the English-questions comparison of the decoding constraints
+(off vs on, issue 11; benchmarks/paraphrase_questions.py, its own BENCHMARKS.md section);
+`--part speed` only the section below; `all` (default) both.
 
 Quality, on the first 100 distinct sentence1 of ../shared/data/msrp/dev.tsv, one
 /paraphrase call each (gen_synonyms defaults n=100, k=20, seed = source index):
@@ -26,11 +31,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from benchmarks import paraphrase_questions
 from benchmarks.report import table, write_section
 from tests.live_server import LiveServer
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "msrp" / "dev.tsv"
+QUESTIONS = REPO.parent / "shared" / "data" / "stsb-en" / "dev.tsv"
 
 
 def read_sources(path: Path, count: int) -> list[str]:
@@ -104,18 +111,9 @@ def speed(cached: httpx.Client, full: httpx.Client, model: str, sources: list[st
 
 def decode_speed(folder: Path, sources: list[str], reps: int = 3) -> dict:
     """Decoding alone (no HTTP, no rerank): n=32, max 32 new tokens, same seeds, both modes."""
-    from app.engines.manifest import read_manifest
-    from app.engines.session import create_session
-    from app.engines.tokenizer import TextTokenizer
-    from app.generation.decoder import DecodeMode, SamplingParams, UniLMDecoder
-    from app.generation.spec import GeneratorSpec
+    from app.generation.decoder import DecodeMode, SamplingParams
 
-    manifest = read_manifest(folder)
-    spec = GeneratorSpec.from_manifest(manifest.generator)
-    tok = TextTokenizer.from_file(folder / manifest.tokenizer_file, spec.max_source_length)
-    session = create_session(folder / spec.graph, "cpu")
-    banned = [tok.token_to_id(t) for t in spec.banned_tokens]
-    decoder = UniLMDecoder(session, spec, tok.token_to_id(spec.end_token), banned)
+    decoder, tok, spec = paraphrase_questions.load_decoder(folder)
     params = SamplingParams(n=32, max_new_tokens=32, top_k=spec.sampling.top_k)
     out: dict[str, dict] = {m.value: {"seconds": [], "tokens": 0} for m in DecodeMode}
     for i, text in enumerate(sources):
@@ -139,7 +137,27 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--speed-calls", type=int, default=10)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--part", choices=["all", "speed", "questions"], default="all")
+    parser.add_argument("--reference-dir", type=Path, default=REPO / "var" / "models")
+    parser.add_argument("--questions-data", type=Path, default=QUESTIONS)
+    parser.add_argument("--questions", type=int, default=20)
     args = parser.parse_args()
+    if args.part in ("all", "questions"):
+        if not (args.reference_dir / "minilm").is_dir():
+            parser.error(
+                f"no minilm reference in {args.reference_dir}: run "
+                "`python -m models export-default --out var/models` first"
+            )
+        paraphrase_questions.run(
+            args.models_dir,
+            args.model,
+            args.reference_dir,
+            args.questions_data,
+            args.questions,
+            not args.no_write,
+        )
+    if args.part == "questions":
+        return
     sources = read_sources(args.data, args.sources)
     dec = decode_speed(args.models_dir / args.model, sources[: args.speed_calls])
     dec_med = {m: statistics.median(v["seconds"]) for m, v in dec.items()}
@@ -181,7 +199,8 @@ def main() -> None:
             f"Model `{args.model}` from `{args.models_dir}`, served by `python -m app` (uvicorn, "
             f"loopback). Quality: {len(sources)} sources (first distinct sentence1 of "
             f"msrp/dev.tsv), one call each with n={args.n}, k={args.k}, model default sampling "
-            "(top-k 5, temperature 1), max_length 32, seed = source index.",
+            "(top-k 5, temperature 1), max_length 32, seed = source index, decoding constraints "
+            "at their defaults (on since issue 11; off vs on: the next section).",
             table(
                 ["metric", "value"],
                 [

@@ -8,8 +8,9 @@ Deviation from SimBERT's `gen_synonyms`, which samples from the raw distribution
 - no_repeat_ngram (n >= 1): a token that would repeat an n-gram already generated in this
   row is banned (the generated part only; copying the source's n-grams stays allowed), as
   `no_repeat_ngram_size` in common decoders.
-- no_repeat_word: a word may not be followed by itself ("to to", "pass ##word pass ##word").
-  CJK characters are exempt (reduplication is grammatical Chinese).
+- no_repeat_word: a word may not be followed by itself ("to to", "pass ##word pass ##word"),
+  also across punctuation ("year - year", "old, old"); a punctuation mark not by itself
+  (", ,"). CJK characters are exempt (reduplication is grammatical Chinese).
 
 The two repeat bans are soft: in the rare row where they would ban every token the word
 rule allows, that row samples under the word rule alone at that step. No randomness is
@@ -77,13 +78,15 @@ class DecodeConstraints:
 class VocabClasses:
     continuation: np.ndarray  # (V,) bool: `##` tokens
     repeat_ok: np.ndarray  # (V,) bool: may follow itself (single CJK characters)
+    wordlike: np.ndarray  # (V,) bool: has a letter or digit (else punctuation, skipped over)
 
     @classmethod
     def from_tokens(cls, tokens: Sequence[str], prefix: str | None) -> VocabClasses:
         """tokens : the vocabulary by id; prefix : the continuation prefix (`##`), None if none."""
         cont = np.array([bool(prefix) and t.startswith(prefix) for t in tokens], dtype=bool)
         cjk = np.array([bool(_CJK_CHAR.match(t)) for t in tokens], dtype=bool)
-        return cls(cont, cjk)
+        alnum = np.array([any(c.isalnum() for c in t) for t in tokens], dtype=bool)
+        return cls(cont, cjk, alnum)
 
 
 class StepConstraints:
@@ -106,7 +109,7 @@ class StepConstraints:
         self.no_repeat_word = no_repeat_word
         self._node = [LEAF] * n  # LEAF at the start: no continuation may open a sequence
         self._word: list[list[int]] = [[] for _ in range(n)]
-        self._prev: list[tuple[int, ...]] = [()] * n
+        self._prev: list[tuple[int, ...]] = [()] * n  # last word with a letter/digit before
         self._word_start = [0] * n
         self._hist: list[list[int]] = [[] for _ in range(n)]
         self._seen: list[dict[tuple[int, ...], set[int]]] = [{} for _ in range(n)]
@@ -165,6 +168,9 @@ class StepConstraints:
             word, prev = self._word[r], self._prev[r]
             if len(word) == 1 and not self.vocab.repeat_ok[word[0]]:
                 banned.append(word[0])  # the same one-token word again
+            if word and not self.vocab.wordlike[word[0]] and len(prev) == 1:
+                if not self.vocab.repeat_ok[prev[0]]:
+                    banned.append(prev[0])  # "year - year": the word before the punctuation
             if len(prev) >= 2 and tuple(word) == prev[:-1]:
                 banned.append(prev[-1])  # the token that would complete the previous word again
         return banned
@@ -185,8 +191,9 @@ class StepConstraints:
                     node = self.trie.step(self._node[r], t)
                     self._node[r] = LEAF if node is None else node
             else:
-                if self._word[r]:
-                    self._prev[r] = tuple(self._word[r])
+                word = self._word[r]
+                if word and self.vocab.wordlike[word[0]]:
+                    self._prev[r] = tuple(word)
                 self._word[r] = [t]
                 self._word_start[r] = len(hist) - 1
                 if self.trie is not None:

@@ -13,7 +13,7 @@ from app.generation.constraints import (
 )
 from app.generation.words import WordTrie, split_words
 
-VOCAB = ["[SEP]", "the", "res", "##et", "pass", "##wo", "##rd", "my", "?", "谢", "a", "b", "c"]
+VOCAB = ["[SEP]", "the", "res", "##et", "pass", "##wo", "##rd", "my", "?", "谢", "a", "b", "c", "-"]
 ID = {t: i for i, t in enumerate(VOCAB)}
 END = ID["[SEP]"]
 CLASSES = VocabClasses.from_tokens(VOCAB, "##")
@@ -44,6 +44,8 @@ HEADS = {t for t in VOCAB if not t.startswith("##")}
 def test_vocab_classes():
     assert CLASSES.continuation.tolist() == [t.startswith("##") for t in VOCAB]
     assert CLASSES.repeat_ok[ID["谢"]] and not CLASSES.repeat_ok[ID["the"]]
+    assert CLASSES.wordlike[ID["the"]] and CLASSES.wordlike[ID["谢"]]
+    assert not CLASSES.wordlike[ID["-"]] and not CLASSES.wordlike[ID["?"]]
     assert not VocabClasses.from_tokens(VOCAB, None).continuation.any()
 
 
@@ -90,6 +92,18 @@ def test_no_repeat_word_bans_a_word_right_after_itself_multi_token_too():
     assert allowed(state) == {"##et"}  # "##rd" would make "password password"
     feed(state, "##et", "the", "my")
     assert "my" not in allowed(state) and "the" in allowed(state)
+
+
+def test_no_repeat_word_looks_across_punctuation():
+    state = StepConstraints(1, CLASSES, trie(), no_repeat_word=True)
+    feed(state, "the", "-")
+    assert not {"the", "-"} & allowed(state)  # "the - the", "- -"
+    feed(state, "my")
+    assert "the" in allowed(state)
+    words = [ids("pass", "##wo", "##rd"), ids("pass", "##wo", "##et")]
+    state = StepConstraints(1, CLASSES, WordTrie.build(CLASSES.continuation, words), 0, True)
+    feed(state, "pass", "##wo", "##rd", "-", "?", "pass", "##wo")
+    assert allowed(state) == {"##et"}
 
 
 def test_a_soft_ban_that_would_empty_a_row_is_lifted_for_that_row():

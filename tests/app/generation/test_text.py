@@ -20,13 +20,15 @@ def test_question_mark_of_the_source():
         ("how do i reset my password?", False, "how do i reset my password?"),
         ("how do i reset my password", False, "how do i reset my password?"),
         ("how do i reset it? i forgot it", False, "how do i reset it?"),
-        ("i forgot my password.", False, None),  # a statement: dropped
+        ("i forgot my password.", False, "i forgot my password?"),
+        ('he asked " why not " .', False, 'he asked " why not?'),
         ("how do i reset my password", True, None),  # cut at the length cap: dropped
         ("how can i? and then", True, "how can i?"),
         ("?", False, None),
         ("", False, None),
+        (" - . ", False, None),
         ("密码怎么重置", False, "密码怎么重置?"),
-        ("密码怎么重置。", False, None),
+        ("密码怎么重置。", False, "密码怎么重置?"),
     ],
 )
 def test_as_question(candidate, truncated, expected):
@@ -34,10 +36,10 @@ def test_as_question(candidate, truncated, expected):
 
 
 def test_keep_questions_counts_distinct_drops_and_keeps_order():
-    texts = ["a b", "c.", "c.", "d? e", ""]
-    kept, dropped = keep_questions(texts, np.array([False, False, False, False, True]), "?")
-    assert kept == ["a b?", "d?"] and dropped == 1
-    assert keep_questions(texts, np.zeros(5, bool), None) == (texts, 0)
+    texts = ["a b", "-", "-", "d? e", "", "cut"]
+    kept, dropped = keep_questions(texts, np.array([0, 0, 0, 0, 1, 1], bool), "?")
+    assert kept == ["a b?", "d?"] and dropped == 2
+    assert keep_questions(texts, np.zeros(6, bool), None) == (texts, 0)
     with pytest.raises(ValueError, match="truncated"):
         keep_questions(texts, np.zeros(4, bool), "?")
 
