@@ -13,9 +13,14 @@ _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 
 
+# English contractions and possessives, which WordPiece decoding spaces out ("don ' t")
+_CONTRACTION = re.compile(r"(?<=[^\W\d_]) ' (?=(?:s|t|re|ve|ll|d|m)\b)", re.IGNORECASE)
+
+
 def tidy(text: str) -> str:
-    """Collapse whitespace and drop the spaces WordPiece decoding puts around CJK characters."""
-    return _SPACE_NEAR_CJK.sub("", " ".join(text.split()))
+    """Collapse whitespace, drop the spaces WordPiece decoding puts around CJK characters,
+    and rejoin spaced-out English contractions ("don ' t" -> "don't", "steele ' s")."""
+    return _CONTRACTION.sub("'", _SPACE_NEAR_CJK.sub("", " ".join(text.split())))
 
 
 def unique_candidates(candidates: Iterable[str], exclude: Iterable[str]) -> list[str]:

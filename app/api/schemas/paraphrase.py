@@ -23,7 +23,8 @@ class ParaphraseConstraints(BaseModel):
     keep_question: StrictBool = Field(
         True,
         description="Input ending in '?' or '？': candidates are cut after their last question "
-        "mark, completed with it when they end in a word, else dropped.",
+        "mark; without one, their trailing punctuation is replaced by the input's mark; "
+        "candidates cut at max_length without one, or without a word, are dropped.",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.generation.text import as_question, keep_questions, question_mark, same_text
+from app.generation.text import as_question, keep_questions, question_mark, same_text, tidy
 
 
 def test_question_mark_of_the_source():
@@ -49,3 +49,12 @@ def test_same_text_ignores_case_spacing_and_punctuation_only():
     assert same_text("don ' t", "Don't")
     assert not same_text("how do i reset the password", "How do I reset my password?")
     assert same_text("密码 怎么 重置？", "密码怎么重置")
+
+
+def test_tidy_rejoins_contractions_and_cjk_but_not_quotes():
+    assert tidy("i don ' t  know") == "i don't know"
+    assert tidy("allen steele ' s book, i ' m sure we ' ll see") == (
+        "allen steele's book, i'm sure we'll see"
+    )
+    assert tidy("he said , ' so what") == "he said , ' so what"
+    assert tidy("密 码 怎 么 重 置 ？") == "密码怎么重置？"
