@@ -82,5 +82,5 @@ async function addAliases() {
   target = { collection, doc: saved };
   showDocument(saved, collection);
   for (const box of $$("#para-list input:checked")) box.checked = false;
-  $("#para-status").textContent = `Added ${saved.aliases.length - doc.aliases.length} aliases to ${doc.id}.`;
+  $("#para-status").textContent = `Added ${saved.aliases.length - doc.aliases.length} alias(es) to ${doc.id}; it has ${saved.aliases.length}.`;
 }
