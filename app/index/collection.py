@@ -106,6 +106,7 @@ class Collection:
         self._overfetch = overfetch
         self._max_fetch = max_fetch
         self._writes_since_checkpoint = 0
+        self._next_checkpoint = checkpoint_every  # writes since the last checkpoint
         self._aliases = docs.alias_count()  # with none, an unfiltered search fetches just k
         self._closed = False
 
@@ -116,14 +117,17 @@ class Collection:
     @classmethod
     def open(cls, folder: Path, open_index: IndexOpener, **options) -> Collection:
         docs = DocStore(Path(folder) / DOCSTORE_FILE)
-        raw = docs.read_config()
-        if raw is None:
-            docs.close()
-            raise FileNotFoundError(f"{folder}: no collection config in the docstore")
-        config = CollectionConfig.from_dict(raw)
-        index, seq = open_index(config, Path(folder))
-        coll = cls(Path(folder), config, docs, index, **options)
-        coll._replay(seq)
+        try:
+            raw = docs.read_config()
+            if raw is None:
+                raise FileNotFoundError(f"{folder}: no collection config in the docstore")
+            config = CollectionConfig.from_dict(raw)
+            index, seq = open_index(config, Path(folder))
+            coll = cls(Path(folder), config, docs, index, **options)
+            coll._replay(seq)
+        except BaseException:
+            docs.close()  # no descriptor left behind by a collection that failed to open
+            raise
         return coll
 
     @staticmethod
@@ -150,7 +154,7 @@ class Collection:
                  "loaded" if checkpoint_seq is not None else "rebuilt", since, n,
                  time.perf_counter() - started)  # fmt: skip
         if n > self._checkpoint_every or checkpoint_seq is None and n:
-            self.checkpoint()
+            self._try_checkpoint()  # e.g. a full disk must not stop serving what is durable
 
     # ---- writes -------------------------------------------------------------------------
     def upsert(
@@ -189,8 +193,20 @@ class Collection:
 
     def _wrote(self, n: int) -> None:
         self._writes_since_checkpoint += n
-        if self._writes_since_checkpoint >= self._checkpoint_every:
+        if self._writes_since_checkpoint >= self._next_checkpoint:
+            self._try_checkpoint()
+
+    def _try_checkpoint(self) -> None:
+        """Checkpoint, or log why not: the write that triggered it is already durable in the
+        docstore (it must be acknowledged), and start-up replays whatever the last snapshot
+        lacks. A failed checkpoint is retried after another `checkpoint_every` writes."""
+        try:
             self.checkpoint()
+        except Exception as exc:  # OSError (ENOSPC), a full docstore (Unavailable), ...:
+            self._next_checkpoint = self._writes_since_checkpoint + self._checkpoint_every
+            log.error("%s: index checkpoint failed (%s); every write is in the docstore and "
+                      "replayed at start-up; next try after %d more writes", self.config.name,
+                      exc, self._checkpoint_every)  # fmt: skip
 
     def checkpoint(self) -> None:
         with self._lock:
@@ -198,6 +214,7 @@ class Collection:
             self.index.checkpoint(seq)
             self.docs.prune_tombstones(seq)
             self._writes_since_checkpoint = 0
+            self._next_checkpoint = self._checkpoint_every
 
     # ---- reads --------------------------------------------------------------------------
     @property
@@ -279,6 +296,6 @@ class Collection:
                 return
             self._closed = True
             if checkpoint and self._writes_since_checkpoint:
-                self.checkpoint()
+                self._try_checkpoint()  # the docstore holds the writes either way
             self.index.close()
             self.docs.close()

@@ -27,6 +27,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from app.errors import Unavailable
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
@@ -93,9 +95,13 @@ class DocStore:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(SCHEMA)
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript(SCHEMA)
+        except BaseException:  # e.g. "file is not a database"
+            self._conn.close()
+            raise
 
     # ---- meta ---------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -141,7 +147,18 @@ class DocStore:
                 conn.execute("BEGIN IMMEDIATE")
 
             def __exit__(self, exc_type, exc, tb):
-                conn.execute("ROLLBACK" if exc_type else "COMMIT")
+                if exc_type is None:
+                    try:
+                        conn.execute("COMMIT")
+                        return
+                    except sqlite3.Error as failed:  # e.g. disk full: still in the transaction
+                        exc = failed
+                if conn.in_transaction:  # SQLite may have rolled back itself (SQLITE_FULL)
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+                    raise Unavailable("the server's disk is full: the write was not applied")
+                if exc_type is None:
+                    raise exc
 
         return _Tx()
 

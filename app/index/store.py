@@ -3,6 +3,8 @@
 Layout: `<data_dir>/<name>/docs.sqlite` (+ `index.npz` FAISS snapshot or `milvus.json`
 checkpoint). A collection folder appears by rename only once its docstore holds the config,
 and disappears by rename before removal, so a crash never leaves a half-made collection.
+A collection that cannot be opened at start-up (e.g. a corrupt docstore) is quarantined:
+listed with its error, 503 on its routes, deletable; the others are served.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -46,6 +49,7 @@ class CollectionStore:
         self.settings = settings
         self.root = Path(settings.data_dir)
         self._collections: dict[str, Collection] = {}
+        self._quarantined: dict[str, str] = {}  # name -> why it could not be opened
         self._lock = threading.RLock()
         self._milvus: Any = None
         configure_faiss(settings.faiss_threads)
@@ -63,7 +67,31 @@ class CollectionStore:
                 continue
             if folder.is_dir() and (folder / DOCSTORE_FILE).exists():
                 remove_stale_temps(folder)
-                self._collections[folder.name] = self._open(folder)
+                try:
+                    self._collections[folder.name] = self._open(folder)
+                except Exception as exc:  # one broken collection must not stop the others
+                    self._quarantine(folder.name, exc)
+
+    def _quarantine(self, name: str, exc: Exception) -> None:
+        log.exception("collection %s quarantined: it could not be opened", name)
+        # SQLite's messages ("database disk image is malformed") are safe to show; others
+        # (OSError) may hold file paths, so clients get the type and the log the rest
+        if isinstance(exc, sqlite3.DatabaseError):
+            self._quarantined[name] = f"{type(exc).__name__}: {exc}"
+        else:
+            self._quarantined[name] = f"{type(exc).__name__} (details in the server log)"
+
+    def quarantined(self) -> dict[str, str]:
+        """Collections found on disk that could not be opened: name -> error."""
+        with self._lock:
+            return dict(self._quarantined)
+
+    def _unavailable(self, name: str) -> Unavailable:
+        return Unavailable(
+            f"collection {name!r} is quarantined: its data could not be opened at start-up "
+            f"({self._quarantined[name]}); restore it from a backup and restart, or DELETE it",
+            param="collection",
+        )
 
     def _open(self, folder: Path) -> Collection:
         return Collection.open(
@@ -114,6 +142,8 @@ class CollectionStore:
         """(collection, created). Re-creating with an identical config is a no-op."""
         validate_name(config.name)
         with self._lock:
+            if config.name in self._quarantined:
+                raise self._unavailable(config.name)
             existing = self._collections.get(config.name)
             if existing is not None:
                 old = existing.config
@@ -149,6 +179,8 @@ class CollectionStore:
         validate_name(name)
         with self._lock:
             coll = self._collections.get(name)
+            if coll is None and name in self._quarantined:
+                raise self._unavailable(name)
         if coll is None:
             raise CollectionNotFound(f"collection {name!r} not found", param="collection")
         return coll
@@ -161,11 +193,18 @@ class CollectionStore:
         validate_name(name)
         with self._lock:  # looked up and removed at once: a racing drop or create sees either
             coll = self._collections.pop(name, None)
+            if coll is None and self._quarantined.pop(name, None) is not None:
+                self._remove_folder(self.root / name)  # an unreadable collection is dropped
+                return
             if coll is None:
                 raise CollectionNotFound(f"collection {name!r} not found", param="collection")
             coll.close(checkpoint=False)
             coll.index.drop()
-            trash = self.root / f".{name}.deleted-{time.time_ns()}"
-            os.rename(coll.folder, trash)
-            fsync_dir(self.root)
-            shutil.rmtree(trash, ignore_errors=True)
+            self._remove_folder(coll.folder)
+
+    def _remove_folder(self, folder: Path) -> None:
+        """Rename away first (atomic: a crash never leaves half a collection), then delete."""
+        trash = self.root / f".{folder.name}.deleted-{time.time_ns()}"
+        os.rename(folder, trash)
+        fsync_dir(self.root)
+        shutil.rmtree(trash, ignore_errors=True)

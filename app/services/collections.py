@@ -131,6 +131,10 @@ class CollectionService:
 
         return await asyncio.to_thread(described)
 
+    def quarantined(self) -> dict[str, str]:
+        """Collections that could not be opened at start-up: name -> error (503 on use)."""
+        return self.store.quarantined()
+
     async def describe(self, name: str) -> CollectionInfo:
         return await asyncio.to_thread(info, self.store.get(name))
 

@@ -58,7 +58,11 @@ async def create_collection(
 
 @router.get("", response_model=CollectionList)
 async def list_collections(container: ReadyContainerDep) -> CollectionList:
-    return CollectionList(collections=[_out(i) for i in await container.collections.list()])
+    broken = container.collections.quarantined()
+    return CollectionList(
+        collections=[_out(i) for i in await container.collections.list()],
+        quarantined=[{"name": n, "error": e} for n, e in sorted(broken.items())],
+    )
 
 
 @router.delete("/{name}")

@@ -51,8 +51,17 @@ class CollectionOut(BaseModel):
     created_at: float
 
 
+class QuarantinedOut(BaseModel):
+    name: str
+    error: str = Field(description="why its data could not be opened at start-up")
+
+
 class CollectionList(BaseModel):
     collections: list[CollectionOut]
+    quarantined: list[QuarantinedOut] = Field(
+        default_factory=list,
+        description="collections on disk that could not be opened (503 on their routes)",
+    )
 
 
 class DocumentIn(StrictModel):

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from app.errors import CollectionNotFound, Conflict, InvalidInput
+from app.errors import CollectionNotFound, Conflict, InvalidInput, Unavailable
 from app.index.base import Backend, IndexKind, IndexSpec
 from app.index.collection import CollectionConfig
 from app.index.docstore import Document
@@ -226,3 +226,78 @@ def test_racing_drops_and_creates_leave_no_orphan(tmp_path, monkeypatch):
     with pytest.raises(CollectionNotFound):
         store.drop("missing")
     assert (store.root / "faq").is_dir() and [c.config.name for c in store.list()] == ["faq"]
+
+
+def _corrupt(path):
+    with open(path, "r+b") as f:
+        f.write(b"this is not an SQLite header!!!!" * 4)
+
+
+def test_a_corrupt_docstore_is_quarantined_and_the_rest_served(tmp_path):
+    """Issue 12.7: one unreadable docstore used to stop the whole server at start-up."""
+    store = make_store(tmp_path)
+    good, _ = store.create(config("good"))
+    bad, _ = store.create(config("bad"))
+    v = unit(4, 2)
+    good.upsert(docs(4), v)
+    bad.upsert(docs(4), v)
+    store.close()
+    _corrupt(tmp_path / "colls" / "bad" / "docs.sqlite")
+
+    store = make_store(tmp_path)
+    assert [c.config.name for c in store.list()] == ["good"]
+    assert store.get("good").search(v[[1]], 1)[0][0].id == "d1"
+    assert set(store.quarantined()) == {"bad"} and "not a database" in store.quarantined()["bad"]
+    for call in (lambda: store.get("bad"), lambda: store.create(config("bad"))):
+        with pytest.raises(Unavailable, match="'bad' is quarantined"):
+            call()
+    store.drop("bad")  # DELETE clears it
+    assert store.quarantined() == {} and not (tmp_path / "colls" / "bad").exists()
+    assert store.create(config("bad"))[1]
+    store.close()
+
+
+def test_a_failing_checkpoint_never_fails_a_durable_write_nor_the_start(tmp_path, monkeypatch):
+    """Issue 12.6: with the disk full at checkpoint, every write answered 500 yet was stored,
+    and a restart failed in replay -> checkpoint though the docstore was intact."""
+    from app.index.faiss_index import FaissIndex
+
+    calls = []
+
+    def no_space(self, seq):
+        calls.append(seq)
+        raise OSError(28, "No space left on device")
+
+    store = make_store(tmp_path, checkpoint_every=5)
+    coll, _ = store.create(config())
+    monkeypatch.setattr(FaissIndex, "checkpoint", no_space)
+    v = unit(12, 3)
+    for i in range(12):
+        ack = coll.upsert(docs(1, start=i), v[[i]])
+        assert ack.count == 1
+    assert len(calls) == 2  # at 5 writes, then retried only after 5 more (not every write)
+    assert coll.size == 12 and coll.search(v[[7]], 1)[0][0].id == "d7"
+    store.close()  # the closing checkpoint fails too, and the docstore still closes
+
+    store = make_store(tmp_path, checkpoint_every=5)  # replay of 12 > 5 tries a checkpoint
+    assert len(calls) == 4 and store.quarantined() == {}
+    again = store.get("faq")
+    assert again.size == 12 and again.search(v[[11]], 1)[0][0].id == "d11"
+    store.close()
+
+
+def test_a_full_docstore_refuses_the_write_without_applying_it(tmp_path):
+    """A write SQLite cannot store is 503 (Unavailable) and leaves nothing half-done."""
+    store = make_store(tmp_path)
+    coll, _ = store.create(config())
+    v = unit(400, 4)
+    coll.upsert(docs(10), v[:10])
+    pages = coll.docs._conn.execute("PRAGMA page_count").fetchone()[0]
+    coll.docs._conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # a nearly full disk
+    big = [Document(f"big{i}", "x" * 2000, {}) for i in range(400)]
+    with pytest.raises(Unavailable, match="disk is full"):
+        coll.upsert(big, v)
+    assert coll.size == 10 and coll.docs.get("big0") is None and coll.index.size == 10
+    assert coll.upsert(docs(1, start=20), v[[20]]).count == 1  # small writes still fit
+    assert coll.delete(["d0"]).count == 1 and coll.size == 10
+    store.close()
