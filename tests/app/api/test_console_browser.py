@@ -21,6 +21,7 @@ from tests.live_server import REPO, LiveServer
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (dev extra)")
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -342,6 +343,26 @@ def test_api_docs_render_offline(browser, server, path, rendered):
     urls = requested_urls(browser)
     assert any(u.endswith(".js") for u in urls)
     assert foreign(urls, server.url) == []
+    assert severe(browser) == []
+
+
+def test_compare_by_keyboard_alone(browser, server):
+    """Tab to the button, Enter; Tab into the matrix, Enter: the plan is drawn."""
+    use_key(browser, server, RW_KEY, "read-write")
+    go(browser, "compare")
+    active = lambda: browser.switch_to.active_element  # noqa: E731
+    browser.find_element(By.ID, "compare-texts").click()
+    for _ in range(3):  # method, model, Compare
+        active().send_keys(Keys.TAB)
+    assert active().text == "Compare"
+    active().send_keys(Keys.ENTER)
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "compare-matrix")))
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#compare-matrix button"))
+    active().send_keys(Keys.TAB)  # the first cell of the matrix
+    assert (active().get_attribute("data-i"), active().get_attribute("data-j")) == ("0", "1")
+    active().send_keys(Keys.ENTER)
+    wait(browser).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#plan-picture svg")))
+    assert active().get_attribute("aria-pressed") == "true"
     assert severe(browser) == []
 
 
