@@ -4,7 +4,9 @@ Callers submit a request's items (e.g. one tokenized text each); the worker take
 items up to `max_batch_size` / `max_batch_tokens`, waiting at most `max_wait_ms` past the
 oldest item's arrival for more to come, sorts them by length, splits them into runs whose
 padded size fits the token budget, and runs each. Guarantees:
-- the queue is bounded (counted in items): a full queue raises `Overloaded` at once;
+- the queue is bounded (counted in items): a full queue raises `Overloaded` at once, and
+  so does a request that would wait longer than its wait limit by the measured pace
+  (queued cost x recent seconds per unit of cost), instead of queueing to time out later;
 - every failure of a run reaches every request that had an item in it;
 - every wait has a timeout (`DeadlineExceeded`), and a request that timed out or was
   cancelled is skipped instead of computed;
@@ -94,6 +96,11 @@ class DynamicBatcher(Generic[Item, Result]):
         self._on_batch = on_batch
         self._cond = threading.Condition()
         self._queue: deque[_Entry] = deque()
+        self._queued_cost = 0
+        # decayed sums of run seconds and of the cost they computed: pace = seconds per cost,
+        # weighted towards big runs (small ones are dominated by per-run overhead)
+        self._run_s = 0.0
+        self._run_cost = 0.0
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True)
         self._started = False
@@ -114,6 +121,7 @@ class DynamicBatcher(Generic[Item, Result]):
         with self._cond:
             left = list(self._queue)
             self._queue.clear()
+            self._queued_cost = 0
         for entry in left:
             _settle(entry.ticket.future, error=NotReady("server is shutting down", retry_after=1))
 
@@ -126,8 +134,18 @@ class DynamicBatcher(Generic[Item, Result]):
         return len(self._queue)
 
     # -- submission ------------------------------------------------------------------------
-    def submit_nowait(self, items: Sequence[Item]) -> cf.Future:
-        """Queue items; returns a future of their results in order. Raises Overloaded/NotReady."""
+    def expected_wait_s(self, extra_cost: int = 0) -> float | None:
+        """Seconds the queued work (plus `extra_cost`) should take at the measured pace;
+        None before any run was measured."""
+        if self._run_cost <= 0:
+            return None
+        return (self._queued_cost + extra_cost) * self._run_s / self._run_cost
+
+    def submit_nowait(self, items: Sequence[Item], admit_within: float | None = None) -> cf.Future:
+        """Queue items; returns a future of their results in order. Raises Overloaded/NotReady.
+
+        With `admit_within` (seconds), a request that would wait longer than that behind
+        the queued work is refused at once (429) rather than left to time out (504)."""
         if not items:
             raise ValueError("submit needs at least one item")
         ticket = _Ticket(len(items))
@@ -141,14 +159,23 @@ class DynamicBatcher(Generic[Item, Result]):
                     f"model {self.name!r} queue is full ({self._settings.queue_size} texts); retry later",
                     retry_after=1,
                 )
+            cost = sum(e.cost for e in entries)
+            expected = self.expected_wait_s(cost)
+            if self._queue and admit_within is not None and expected and expected > admit_within:
+                raise Overloaded(
+                    f"model {self.name!r} has about {expected:.1f} s of queued work, more "
+                    f"than the {admit_within:g} s a request may wait; retry later",
+                    retry_after=min(expected - admit_within, admit_within) + 1,
+                )
             self._queue.extend(entries)
+            self._queued_cost += cost
             self._cond.notify()
         return ticket.future
 
     async def submit(self, items: Sequence[Item], timeout: float | None = None) -> list[Result]:
         """Queue items and wait for their results, at most `timeout` seconds (settings default)."""
-        future = self.submit_nowait(items)
         limit = self._settings.request_timeout_s if timeout is None else timeout
+        future = self.submit_nowait(items, admit_within=limit)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), limit)
         except TimeoutError:
@@ -184,11 +211,12 @@ class DynamicBatcher(Generic[Item, Result]):
             while self._queue and len(taken) < max_items:
                 entry = self._queue[0]
                 if entry.ticket.abandoned:
-                    self._queue.popleft()
+                    self._queued_cost -= self._queue.popleft().cost
                     continue
                 if taken and budget + entry.cost > max_cost:
                     break
                 taken.append(self._queue.popleft())
+                self._queued_cost -= entry.cost
                 budget += entry.cost
             return taken
 
@@ -227,6 +255,10 @@ class DynamicBatcher(Generic[Item, Result]):
             for ticket in {id(e.ticket): e.ticket for e in run}.values():
                 _settle(ticket.future, error=error)
             return
+        run_s = time.monotonic() - started
+        with self._cond:
+            self._run_s = 0.9 * self._run_s + run_s
+            self._run_cost = 0.9 * self._run_cost + sum(e.cost for e in run)
         for entry, result in zip(run, results, strict=True):
             ticket = entry.ticket
             ticket.results[entry.index] = result

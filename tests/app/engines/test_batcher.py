@@ -204,3 +204,31 @@ def test_a_large_request_is_sorted_as_a_whole_before_cutting_runs():
     assert all(len(run) <= 8 for run in rec.batches)
     assert sum(1 for run in rec.batches if max(run) == 5) == 4  # 32 short items, 8 per run
     assert sum(len(run) * max(run) for run in rec.batches) == 32 * 5 + 32 * 50
+
+
+def test_a_request_that_would_outwait_its_limit_is_refused_at_once():
+    """Issue 12.12: admission counted texts only, so under mixed overload admitted requests
+    queued for ~28 s and ended in 504. Now the queued cost at the measured pace decides."""
+
+    def slow(items: list[int]) -> list[int]:
+        time.sleep(0.02 * sum(items))  # 20 ms per unit of cost
+        return [i * 10 for i in items]
+
+    b = make(slow, max_wait_ms=0, max_batch_size=4, max_batch_tokens=16, sort_window=1)
+    try:
+        assert b.submit_nowait([1]).result(5) == [10]  # measures the pace
+        backlog = [b.submit_nowait([4]) for _ in range(10)]  # 40 units: ~0.8 s of work
+        started = time.monotonic()
+        with pytest.raises(Overloaded, match="queued work") as refused:
+            asyncio.run(b.submit([1], timeout=0.3))
+        assert time.monotonic() - started < 0.2 and refused.value.retry_after >= 1
+        assert b.expected_wait_s() > 0.3
+        assert asyncio.run(b.submit([1], timeout=10)) == [10]  # a patient request waits
+        assert [f.result(10) for f in backlog] == [[40]] * 10
+    finally:
+        b.stop()
+    fresh = make(slow)
+    try:
+        assert fresh.expected_wait_s() is None  # nothing measured yet: only the count limit
+    finally:
+        fresh.stop()
