@@ -54,15 +54,17 @@ DESCRIPTIONS = {
     401: "Missing or invalid API key",
     403: "The API key may not do this (read-only key on a write)",
     404: "Unknown model, collection or document",
+    408: "Request head or body not received in time (connection closed)",
     409: "Conflicts with existing state (e.g. a collection re-created differently)",
     413: "Body, text count or text length over the limit",
     422: "Validation failed; `param` names the field",
     429: "Overloaded; retry after `Retry-After` seconds",
+    431: "Request line and headers over the limit (connection closed)",
     500: "Internal error (no internals in the message)",
     503: "Not ready or draining; retry after `Retry-After` seconds",
     504: "Deadline exceeded",
 }
-ALWAYS = (400, 404, 409, 413, 422, 429, 500, 503, 504)
+ALWAYS = (400, 404, 408, 409, 413, 422, 429, 431, 500, 503, 504)
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}}}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 

@@ -166,7 +166,7 @@ def test_draining_answers_503_with_retry_after_and_probes_still_answer(tiny_mode
 def test_openapi_documents_the_error_contract(client):
     spec = client.get("/openapi.json").json()
     embed = spec["paths"]["/embed"]["post"]["responses"]
-    for status in ("400", "404", "413", "422", "429", "500", "503", "504"):
+    for status in ("400", "404", "408", "413", "422", "429", "431", "500", "503", "504"):
         assert embed[status]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
     assert "Retry-After" in embed["429"]["headers"] and "Retry-After" in embed["503"]["headers"]
     v1 = spec["paths"]["/v1/embeddings"]["post"]["responses"]["422"]
