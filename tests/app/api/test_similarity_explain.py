@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.app import create_app
+from app.rerank.explain import heaviest_flow
 from tests.app.api.conftest import tiny_settings
 
 PAIR = ["How do I reset my password?", "I forgot my password"]
@@ -14,8 +15,7 @@ TINY_B = ["i", "for", "##g", "##o", "##t", "my", "password"]  # the tiny vocab h
 
 
 def heaviest(explanation: dict) -> tuple[str, str]:
-    plan = np.asarray(explanation["plan"])
-    i, j = np.unravel_index(int(np.argmax(plan)), plan.shape)
+    i, j = heaviest_flow(np.asarray(explanation["plan"]))
     return explanation["tokens_a"][i], explanation["tokens_b"][j]
 
 
