@@ -154,7 +154,7 @@ def mask_cost(folder: Path, sources: list[str]) -> dict:
     per decode and, with the constraints on, seconds inside mask + advance per decode step."""
     from app.generation.constraints import DecodeConstraints, StepConstraints
     from app.generation.decoder import SamplingParams
-    from app.services.constraints import step_constraints, word_rule
+    from app.services.decoding import step_constraints, word_rule
 
     decoder, tok, spec = load_decoder(folder)
     rule = word_rule(tok, folder / spec.words if spec.words else None)
@@ -183,7 +183,14 @@ def mask_cost(folder: Path, sources: list[str]) -> dict:
             if name == "on":
                 t0 = time.perf_counter()
                 base = step_constraints(rule, tok, text, DecodeConstraints(), params.n)
-                built = Timed(params.n, base.vocab, base.trie, base.ngram, base.no_repeat_word)
+                built = Timed(
+                    params.n,
+                    base.vocab,
+                    base.trie,
+                    base.ngram,
+                    base.no_repeat_word,
+                    base.contractions,
+                )
                 spent["mask"] += time.perf_counter() - t0  # source words into the trie
             t0 = time.perf_counter()
             gen = decoder.generate(prompt, params, np.random.default_rng(i), constraints=built)

@@ -4,7 +4,8 @@ Deviation from SimBERT's `gen_synonyms`, which samples from the raw distribution
 
 - words: a continuation token (`##...`) may follow only when the word so far can still
   become a word of the `WordTrie`, and a word may end (next token a head or the end token)
-  only when it is complete. A hard rule: it is never relaxed.
+  only when it is complete; after `word '` a contraction suffix only where the word list
+  has `word'suffix` (`Contractions`). A hard rule: it is never relaxed.
 - no_repeat_ngram (n >= 1): a token that would repeat an n-gram already generated in this
   row is banned (the generated part only; copying the source's n-grams stays allowed), as
   `no_repeat_ngram_size` in common decoders.
@@ -25,7 +26,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from app.generation.words import LEAF, WordTrie
+from app.generation.words import LEAF, Contractions, WordTrie
 
 MAX_NGRAM = 16
 _CJK_CHAR = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]$")
@@ -100,6 +101,7 @@ class StepConstraints:
         trie: WordTrie | None,
         no_repeat_ngram: int = 0,
         no_repeat_word: bool = False,
+        contractions: Contractions | None = None,
     ):
         if trie is not None and trie.continuation.size != vocab.continuation.size:
             raise ValueError("trie and vocabulary classes disagree on the vocabulary size")
@@ -107,6 +109,8 @@ class StepConstraints:
         self.trie = trie
         self.ngram = int(no_repeat_ngram)
         self.no_repeat_word = no_repeat_word
+        self.contractions = contractions if trie is not None else None
+        self._before: list[tuple[int, ...]] = [()] * n  # the word right before the current one
         self._node = [LEAF] * n  # LEAF at the start: no continuation may open a sequence
         self._word: list[list[int]] = [[] for _ in range(n)]
         self._prev: list[tuple[int, ...]] = [()] * n  # last word with a letter/digit before
@@ -145,6 +149,9 @@ class StepConstraints:
                 children = trie.children(node)
                 if children.size:
                     allowed[i, children[children < width]] = True
+                if self.contractions is not None:
+                    banned = self._contraction_bans(r)
+                    allowed[i, banned[banned < width]] = False
             out = np.where(allowed, logits, np.float32(-np.inf)).astype(np.float32, copy=False)
         else:
             out = np.array(logits, dtype=np.float32)
@@ -156,6 +163,13 @@ class StepConstraints:
                 if np.isfinite(row).any():
                     out[i] = row
         return out
+
+    def _contraction_bans(self, r: int) -> np.ndarray:
+        word, before = self._word[r], self._before[r]
+        c = self.contractions
+        if word == [c.apostrophe] and before and self.vocab.wordlike[before[0]]:
+            return c.banned_after(before)
+        return np.zeros(0, dtype=np.int64)
 
     def _soft_bans(self, r: int) -> list[int]:
         banned: list[int] = []
@@ -194,6 +208,7 @@ class StepConstraints:
                 word = self._word[r]
                 if word and self.vocab.wordlike[word[0]]:
                     self._prev[r] = tuple(word)
+                self._before[r] = tuple(word)
                 self._word[r] = [t]
                 self._word_start[r] = len(hist) - 1
                 if self.trie is not None:

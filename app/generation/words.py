@@ -138,3 +138,49 @@ class WordTrie:
     def children(self, node: int) -> np.ndarray:
         """(C,) int64 sorted continuation token ids allowed after `node`."""
         return self._children[node]
+
+
+class Contractions:
+    """Which suffix may follow `word '` ("don ' t", "steele ' s", not "i ' t"): learnt from
+    listed words written with an inner apostrophe, each given as its words (split_words).
+
+    A suffix is any token seen after an apostrophe there (t, s, re, ve, ...); after
+    `word '` a suffix goes only where `word'suffix` was listed. Other tokens (a quote
+    mark's next word) are not restricted. Immutable; `extended` returns a new table.
+    """
+
+    def __init__(self, apostrophe: int, allowed: dict[tuple[int, ...], frozenset[int]]):
+        self.apostrophe = int(apostrophe)
+        self._allowed = allowed
+        self.suffixes = np.asarray(sorted(set().union(*allowed.values())), dtype=np.int64)
+        self._banned: dict[tuple[int, ...], np.ndarray] = {}
+
+    @classmethod
+    def build(cls, apostrophe: int, entries: Iterable[Sequence[tuple[int, ...]]]) -> Contractions:
+        return cls(apostrophe, cls._merge({}, apostrophe, entries))
+
+    @staticmethod
+    def _merge(
+        allowed: dict[tuple[int, ...], frozenset[int]],
+        apostrophe: int,
+        entries: Iterable[Sequence[tuple[int, ...]]],
+    ) -> dict[tuple[int, ...], frozenset[int]]:
+        out = dict(allowed)
+        for words in entries:
+            if len(words) == 3 and words[1] == (apostrophe,) and len(words[2]) == 1:
+                word = tuple(int(t) for t in words[0])
+                out[word] = out.get(word, frozenset()) | {int(words[2][0])}
+        return out
+
+    def extended(self, entries: Iterable[Sequence[tuple[int, ...]]]) -> Contractions:
+        """A table with `entries` added; `self` when nothing is new."""
+        merged = self._merge(self._allowed, self.apostrophe, entries)
+        return self if merged == self._allowed else Contractions(self.apostrophe, merged)
+
+    def banned_after(self, word: Sequence[int]) -> np.ndarray:
+        """(S,) int64 suffix ids that may not follow `word '`."""
+        key = tuple(int(t) for t in word)
+        if key not in self._banned:
+            ok = self._allowed.get(key, frozenset())
+            self._banned[key] = np.asarray([s for s in self.suffixes if s not in ok], np.int64)
+        return self._banned[key]

@@ -22,13 +22,16 @@ from app.generation.constraints import (
     StepConstraints,
     VocabClasses,
 )
-from app.generation.words import WordTrie, split_words
+from app.generation.words import Contractions, WordTrie, split_words
+
+APOSTROPHE = "'"
 
 
 @dataclass(frozen=True)
 class WordRule:
     vocab: VocabClasses
     trie: WordTrie
+    contractions: Contractions | None  # None when the vocabulary has no apostrophe token
     listed: int  # words read from the folder's word list (0 without one)
 
 
@@ -45,15 +48,20 @@ def word_rule(tokenizer: TextTokenizer, words_file: Path | None) -> WordRule:
     """Vocabulary classes and the trie of the vocabulary's words plus the file's words."""
     vocab = VocabClasses.from_tokens(tokenizer.vocabulary(), tokenizer.continuation_prefix())
     listed = read_word_list(words_file) if words_file is not None else []
-    pieces = tokenizer.encode_plain(listed)
-    seqs = [w for ids in pieces for w in split_words(ids, vocab.continuation)]
-    return WordRule(vocab, WordTrie.build(vocab.continuation, seqs), len(listed))
+    entries = [split_words(ids, vocab.continuation) for ids in tokenizer.encode_plain(listed)]
+    trie = WordTrie.build(vocab.continuation, [w for words in entries for w in words])
+    apostrophe = tokenizer.token_to_id(APOSTROPHE)
+    contractions = None if apostrophe is None else Contractions.build(apostrophe, entries)
+    return WordRule(vocab, trie, contractions, len(listed))
 
 
-def with_source_words(rule: WordRule, tokenizer: TextTokenizer, text: str) -> WordTrie:
-    """The rule's trie plus the words of `text` (shares the rule's trie when none is new)."""
-    ids = tokenizer.encode_plain([text])[0]
-    return rule.trie.extended(split_words(ids, rule.vocab.continuation))
+def with_source_words(rule: WordRule, tokenizer: TextTokenizer, text: str) -> WordRule:
+    """The rule plus the words of `text` (shares the rule's parts where nothing is new)."""
+    words = split_words(tokenizer.encode_plain([text])[0], rule.vocab.continuation)
+    contractions = rule.contractions
+    if contractions is not None:  # "don't" of the source: its three words in a row
+        contractions = contractions.extended(words[i : i + 3] for i in range(len(words) - 2))
+    return WordRule(rule.vocab, rule.trie.extended(words), contractions, rule.listed)
 
 
 def parse_constraints(options: DecodeConstraints | dict | None) -> DecodeConstraints:
@@ -78,5 +86,14 @@ def step_constraints(
     """One decode's logits masks for the source `text`; None when no step-level option is on."""
     if not options.masks_steps:
         return None
-    trie = with_source_words(rule, tokenizer, text) if options.words else None
-    return StepConstraints(n, rule.vocab, trie, options.no_repeat_ngram, options.no_repeat_word)
+    if not options.words:
+        return StepConstraints(n, rule.vocab, None, options.no_repeat_ngram, options.no_repeat_word)
+    rule = with_source_words(rule, tokenizer, text)
+    return StepConstraints(
+        n,
+        rule.vocab,
+        rule.trie,
+        options.no_repeat_ngram,
+        options.no_repeat_word,
+        rule.contractions,
+    )

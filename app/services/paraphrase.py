@@ -37,7 +37,7 @@ from app.generation.decoder import DecodeMode, Generated, SamplingParams, UniLMD
 from app.generation.spec import GeneratorSpec
 from app.generation.text import keep_questions, question_mark, same_text, tidy, unique_candidates
 from app.metrics import Metrics
-from app.services.constraints import WordRule, parse_constraints, step_constraints, word_rule
+from app.services.decoding import WordRule, parse_constraints, step_constraints, word_rule
 from app.services.embedding import EmbeddingService
 from app.settings import GenerationSettings, ModelSettings
 

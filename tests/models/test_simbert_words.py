@@ -14,14 +14,17 @@ from tests.app.generation.tiny_simbert import build_tiny_simbert, tiny_tokenizer
 
 
 def test_text_words_are_the_tokenizers_normalized_pretokens_with_a_letter_or_digit():
-    words = text_words(tiny_tokenizer(), ["Cats, dogs AND cats!", "don't 42 --"])
-    assert words == ["42", "and", "cats", "dogs", "don", "t"]
+    texts = ["Cats, dogs and Yellen's cats!", "don't 42 -- YELLEN", "I'm"]
+    words = ["42", "and", "cats", "dogs", "don", "don't", "i", "i'm", "m", "s", "t"]
+    assert text_words(tiny_tokenizer(), texts) == words
+    # names (only ever written capitalized) only on request
+    assert "yellen" in text_words(tiny_tokenizer(), texts, names=True)
 
 
 def test_word_list_is_written_named_and_hashed(tmp_path):
     build_tiny_simbert(tmp_path)
     folder = tmp_path / "tiny-simbert"
-    assert write_word_list(folder, ["Reading xyz", "xyz weathers"]) == 3
+    assert write_word_list(folder, ["reading xyz", "Xyz weathers"]) == 3
     assert (folder / WORDS_FILE).read_text() == "reading\nweathers\nxyz\n"
     manifest = read_manifest(folder)  # verifies every sha256, the word list's too
     assert WORDS_FILE in manifest.files and WORDS_FILE in manifest.generator["files"]

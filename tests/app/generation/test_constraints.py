@@ -11,9 +11,10 @@ from app.generation.constraints import (
     StepConstraints,
     VocabClasses,
 )
-from app.generation.words import WordTrie, split_words
+from app.generation.words import Contractions, WordTrie, split_words
 
 VOCAB = ["[SEP]", "the", "res", "##et", "pass", "##wo", "##rd", "my", "?", "谢", "a", "b", "c", "-"]
+VOCAB += ["'", "t", "s", "don", "i"]
 ID = {t: i for i, t in enumerate(VOCAB)}
 END = ID["[SEP]"]
 CLASSES = VocabClasses.from_tokens(VOCAB, "##")
@@ -168,3 +169,20 @@ def test_defaults_are_on_and_off_is_plain_sampling():
 def test_split_words_matches_state_tracking():
     seq = ids("my", "res", "##et", "pass", "##wo", "##rd")
     assert [len(w) for w in split_words(seq, CLASSES.continuation)] == [1, 2, 3]
+
+
+def test_contraction_suffix_only_after_a_listed_word_and_only_right_after_it():
+    entries = [split_words(ids("don", "'", "t"), CLASSES.continuation)]
+    entries.append(split_words(ids("pass", "##wo", "##rd", "'", "s"), CLASSES.continuation))
+    table = Contractions.build(ID["'"], entries)
+    state = StepConstraints(3, CLASSES, trie(), contractions=table)
+    feed(state, "don", "'", row=0)
+    feed(state, "i", "'", row=1)
+    feed(state, "pass", "##wo", "##rd", "'", row=2)
+    assert "t" in allowed(state, 0) and "s" not in allowed(state, 0)
+    assert not {"t", "s"} & allowed(state, 1) and "the" in allowed(state, 1)  # a quote: free
+    assert "s" in allowed(state, 2) and "t" not in allowed(state, 2)
+    state = StepConstraints(1, CLASSES, trie(), contractions=table)
+    feed(state, "i", "-", "'")
+    assert {"t", "s"} <= allowed(state)  # not right after a word: not a contraction
+    assert StepConstraints(1, CLASSES, None, contractions=table).contractions is None

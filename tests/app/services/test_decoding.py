@@ -7,7 +7,7 @@ import pytest
 from app.engines.tokenizer import TextTokenizer
 from app.errors import ValidationFailed
 from app.generation.constraints import DecodeConstraints
-from app.services.constraints import (
+from app.services.decoding import (
     parse_constraints,
     read_word_list,
     step_constraints,
@@ -53,10 +53,10 @@ def test_word_rule_from_vocabulary_list_file_and_source(tok, tmp_path):
     assert not rule.trie.contains(ids(tok, "weather"))
     assert rule.trie.contains(ids(tok, "weathers"))
     assert not rule.trie.contains(ids(tok, "xyzzy"))
-    trie = with_source_words(rule, tok, "is xyzzy here")
+    trie = with_source_words(rule, tok, "is xyzzy here").trie
     assert trie.contains(ids(tok, "xyzzy")) and not rule.trie.contains(ids(tok, "xyzzy"))
-    assert with_source_words(rule, tok, "the cat") is rule.trie
-    assert with_source_words(rule, tok, "the weather").contains(ids(tok, "weather"))
+    assert with_source_words(rule, tok, "the cat").trie is rule.trie
+    assert with_source_words(rule, tok, "the weather").trie.contains(ids(tok, "weather"))
     with pytest.raises(ValueError, match="cannot be read"):
         read_word_list(tmp_path / "missing.txt")
 
@@ -68,3 +68,20 @@ def test_step_constraints_only_when_a_step_option_is_on(tok):
     assert step_constraints(rule, tok, "x", off, 4) is None
     steps = step_constraints(rule, tok, "x", DecodeConstraints(words=False), 4)
     assert steps is not None and steps.trie is None and steps.ngram == 3
+
+
+def test_contractions_come_from_the_list_and_the_source(tok, tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("don't\nit's\ncat\n", encoding="utf-8")
+    rule = word_rule(tok, words)
+    apostrophe, t, s = (tok.token_to_id(x) for x in ("'", "t", "s"))
+    c = rule.contractions
+    assert c.apostrophe == apostrophe and set(c.suffixes.tolist()) == {t, s}
+    assert c.banned_after(ids(tok, "don")).tolist() == [s]  # "don't", not "don's"
+    assert c.banned_after(ids(tok, "it")).tolist() == [t]
+    assert set(c.banned_after(ids(tok, "cat")).tolist()) == {s, t}
+    more = with_source_words(rule, tok, "the cat's dog").contractions
+    assert more.banned_after(ids(tok, "cat")).tolist() == [t]
+    assert with_source_words(rule, tok, "the cat").contractions is c
+    steps = step_constraints(rule, tok, "the cat's", DecodeConstraints(), 2)
+    assert steps.contractions is not None and steps.contractions is not c
