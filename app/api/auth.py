@@ -95,7 +95,7 @@ class KeyRing:
 # The console page and the docs' static files hold no data; the pages load them before a key
 # is pasted. (Their API calls are authenticated as usual.) /auth/key tells whether a key is
 # needed and what the presented one may do: the answer any route's 401/403 would give.
-PUBLIC_PATHS = frozenset({"/console", "/auth/key"})
+PUBLIC_PATHS = frozenset({"/console", "/console/", "/auth/key"})  # "/console/" redirects
 PUBLIC_FILES = ("/console/static/", "/docs-assets/")
 
 

@@ -48,6 +48,8 @@ def test_console_needs_no_key_but_its_api_calls_do(tiny_models_dir):
     with TestClient(create_app(settings)) as c:
         assert c.get("/console").status_code == 200
         assert c.get("/console/static/main.js").status_code == 200
+        r = c.get("/console/", follow_redirects=False)
+        assert r.status_code == 307 and r.headers["location"].endswith("/console")
         assert c.get("/models").status_code == 401
 
 
