@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--reference-dir", type=Path, default=REPO / "var" / "models")
     parser.add_argument("--questions-data", type=Path, default=QUESTIONS)
     parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--note", default="", help="a sentence on the run, into both sections")
     args = parser.parse_args()
     if args.part in ("all", "questions"):
         if not (args.reference_dir / "minilm").is_dir():
@@ -155,6 +156,7 @@ def main() -> None:
             args.questions_data,
             args.questions,
             not args.no_write,
+            args.note,
         )
     if args.part == "questions":
         return
@@ -200,7 +202,8 @@ def main() -> None:
             f"loopback). Quality: {len(sources)} sources (first distinct sentence1 of "
             f"msrp/dev.tsv), one call each with n={args.n}, k={args.k}, model default sampling "
             "(top-k 5, temperature 1), max_length 32, seed = source index, decoding constraints "
-            "at their defaults (on since issue 11; off vs on: the next section).",
+            "at their defaults (on since issue 11; off vs on: the next section)."
+            + (f" {args.note}" if args.note else ""),
             table(
                 ["metric", "value"],
                 [

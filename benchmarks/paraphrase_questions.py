@@ -215,7 +215,13 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 
 def run(
-    models_dir: Path, model: str, reference_dir: Path, data: Path, count: int, write: bool
+    models_dir: Path,
+    model: str,
+    reference_dir: Path,
+    data: Path,
+    count: int,
+    write: bool,
+    note: str = "",
 ) -> dict:
     """Measure, print, and (with `write`) write the `paraphrase-questions` section."""
     from benchmarks.report import table, write_section
@@ -286,8 +292,8 @@ def run(
             "and setting, n=32, k=20, model default sampling (top-k 5), max_length 32, "
             "seed = source index; the two settings called alternately. **off**: "
             f"`{OFF}` (plain gen_synonyms); **on**: the defaults (`words`, "
-            "`no_repeat_ngram` 3, `no_repeat_word`, `keep_question`). The machine was also "
-            "training a model on both cores during this run, so the times are noisy (high).",
+            "`no_repeat_ngram` 3, `no_repeat_word`, `keep_question`)."
+            + (f" {note}" if note else ""),
             table(["metric", "off", "on", "target", "met (on)"], rows),
             f"Mask cost (in-process, same {n} sources, n=32, <= 32 new tokens): "
             f"**{cost['mask_ms_per_step']:.2f} ms per decode step** inside "
