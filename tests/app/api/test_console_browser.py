@@ -183,6 +183,26 @@ def overflowing(driver, width: int) -> list[str]:
     return driver.execute_script(OVERFLOWING, width)
 
 
+def open_faq(driver) -> None:
+    """On the Collections page: open collection "faq"."""
+    go(driver, "collections")
+    wait(driver).until(
+        EC.element_to_be_clickable((By.CSS_SELECTOR, "#coll-table tr[data-name=faq] button.open"))
+    ).click()
+    wait(driver).until(EC.visibility_of_element_located((By.ID, "search-query")))
+
+
+def search(driver, query: str, must: str) -> list[str]:
+    """Search the open collection with a `must` filter and WRD rerank; the hit ids."""
+    driver.find_element(By.ID, "search-query").send_keys(query)
+    driver.find_element(By.ID, "search-must").send_keys(must)
+    driver.find_element(By.CSS_SELECTOR, "#search-rerank option[value=wrd]").click()
+    driver.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
+    wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#search-hits tr.hit")))
+    hits = driver.find_elements(By.CSS_SELECTOR, "#search-hits tr.hit")
+    return [h.get_attribute("data-id") for h in hits]
+
+
 def shot(driver, name: str) -> None:
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
 
@@ -218,11 +238,7 @@ def test_every_page_loads_without_console_errors(browser, server):
     shot(browser, "compare")
     assert severe(browser) == []
 
-    go(browser, "collections")
-    row = wait(browser).until(
-        EC.element_to_be_clickable((By.CSS_SELECTOR, "#coll-table tr[data-name=faq] button.open"))
-    )
-    row.click()
+    open_faq(browser)
     wait(browser).until(EC.text_to_be_present_in_element((By.ID, "docs-page"), "6 documents"))
     assert "I forgot my password" in browser.find_element(By.CSS_SELECTOR, "tr[data-id=q1]").text
     shot(browser, "collections")
@@ -237,18 +253,8 @@ def test_every_page_loads_without_console_errors(browser, server):
 
 def test_search_shows_hits_scores_and_timings(browser, server):
     use_key(browser, server, RW_KEY, "read-write")
-    go(browser, "collections")
-    wait(browser).until(
-        EC.element_to_be_clickable((By.CSS_SELECTOR, "#coll-table tr[data-name=faq] button.open"))
-    ).click()
-    wait(browser).until(EC.visibility_of_element_located((By.ID, "search-query")))
-    browser.find_element(By.ID, "search-query").send_keys("How do I reset my password?")
-    browser.find_element(By.ID, "search-must").send_keys('{"lang": "en"}')
-    browser.find_element(By.CSS_SELECTOR, "#search-rerank option[value=wrd]").click()
-    browser.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
-    wait(browser).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#search-hits tr.hit")))
-    hits = browser.find_elements(By.CSS_SELECTOR, "#search-hits tr.hit")
-    ids = [h.get_attribute("data-id") for h in hits]
+    open_faq(browser)
+    ids = search(browser, "How do I reset my password?", '{"lang": "en"}')
     assert ids[0] == "q1"  # the exact text is the best cosine and the best WRD
     assert "q5" not in ids  # filtered out: lang zh
     assert len(ids) == 5
@@ -303,10 +309,7 @@ def test_alias_added_through_review_shows_up_in_the_document(browser, server, ge
     assert doc["aliases"] == ticked and doc["text"] == DOCS[5][1]
     assert doc["payload"] == DOCS[5][2]
     # and in the Collections page's document list
-    go(browser, "collections")
-    wait(browser).until(
-        EC.element_to_be_clickable((By.CSS_SELECTOR, "#coll-table tr[data-name=faq] button.open"))
-    ).click()
+    open_faq(browser)
     row = "#docs-table tr[data-id=q6] .aliases"
     wait(browser).until(
         lambda d: (
@@ -385,17 +388,14 @@ def test_phone_width_keeps_the_console_usable(browser, server):
     browser.set_window_size(390, 844)
     try:
         for page in ("models", "compare", "collections", "paraphrase"):
-            go(browser, page)
+            if page == "collections":
+                open_faq(browser)
+                wait(browser).until(EC.text_to_be_present_in_element((By.ID, "docs-page"), "page"))
+            else:
+                go(browser, page)
             if page == "compare":
                 browser.find_element(By.CSS_SELECTOR, "#compare-form button[type=submit]").click()
                 wait(browser).until(EC.visibility_of_element_located((By.ID, "compare-matrix")))
-            if page == "collections":
-                wait(browser).until(
-                    EC.element_to_be_clickable(
-                        (By.CSS_SELECTOR, "#coll-table tr[data-name=faq] button.open")
-                    )
-                ).click()
-                wait(browser).until(EC.text_to_be_present_in_element((By.ID, "docs-page"), "page"))
             width = browser.execute_script("return document.documentElement.scrollWidth")
             wide = overflowing(browser, 390)
             assert width <= 390, f"{page} scrolls sideways at phone width: {width} px {wide}"
@@ -443,21 +443,8 @@ def test_readme_tour_with_minilm(browser, minilm_models_dir):
         browser.execute_script("window.scrollTo(0, 330)")
         shot(browser, "readme-compare")
 
-        go(browser, "collections")
-        wait(browser).until(
-            EC.element_to_be_clickable(
-                (By.CSS_SELECTOR, "#coll-table tr[data-name=faq] button.open")
-            )
-        ).click()
-        wait(browser).until(EC.visibility_of_element_located((By.ID, "search-query")))
-        browser.find_element(By.ID, "search-query").send_keys("I forgot my password")
-        browser.find_element(By.ID, "search-must").send_keys('{"lang": "en"}')
-        browser.find_element(By.CSS_SELECTOR, "#search-rerank option[value=wrd]").click()
-        browser.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
-        first = wait(browser).until(
-            EC.visibility_of_element_located((By.CSS_SELECTOR, "#search-hits tr.hit"))
-        )
-        assert first.get_attribute("data-id") == "reset"
+        open_faq(browser)
+        assert search(browser, "I forgot my password", '{"lang": "en"}')[0] == "reset"
         browser.execute_script("document.getElementById('coll-title').scrollIntoView()")
         shot(browser, "readme-collections")
 
