@@ -87,6 +87,18 @@ def write_tiny_bert_source(
     return folder
 
 
+def build_tiny_st_model(folder: Path, *, pooling: str = "mean", seed: int = 0) -> Path:
+    """The tiny random BERT as a sentence-transformers folder (`folder/st`, with tokenizer.json)."""
+    from sentence_transformers import SentenceTransformer
+
+    hf = write_tiny_bert_source(folder / "hf", seed=seed)
+    model = SentenceTransformer(str(hf), device="cpu")
+    model[1].pooling_mode = pooling
+    out = folder / "st"
+    model.save(str(out), create_model_card=False)
+    return out
+
+
 # SimBERT (chinese_simbert_L-12_H-768_A-12) public bert_config.json, vocab size 13685.
 SIMBERT_CONFIG = {
     "attention_probs_dropout_prob": 0.1,

@@ -9,24 +9,12 @@ import numpy as np
 import pytest
 
 from tests.tiny_models import WORDS as TINY_WORDS
-from tests.tiny_models import write_tiny_bert_source
+from tests.tiny_models import build_tiny_st_model as build_tiny_model
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 
 WORDS = [w for w in TINY_WORDS if w.isalpha()]
-
-
-def build_tiny_model(folder: Path, *, pooling: str = "mean", seed: int = 0) -> Path:
-    """The shared tiny random BERT (tests/tiny_models.py) as a sentence-transformers folder."""
-    from sentence_transformers import SentenceTransformer
-
-    hf = write_tiny_bert_source(folder / "hf", seed=seed)
-    model = SentenceTransformer(str(hf), device="cpu")
-    model[1].pooling_mode = pooling
-    out = folder / "st"
-    model.save(str(out), create_model_card=False)
-    return out
 
 
 def write_pairs(path: Path, n: int, seed: int) -> Path:

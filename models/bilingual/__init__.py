@@ -1,0 +1,1 @@
+"""The bilingual (English + Chinese) encoder: vocabulary extension, data mixture, training."""

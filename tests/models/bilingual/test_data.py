@@ -1,0 +1,61 @@
+"""The bilingual mixture's data: deterministic hash split, subsample, task-homogeneous plans."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.bilingual.data import Part, hash_split, pair_fraction, subsample, task_by_name
+from models.bilingual.mixture import epoch_plan, unit_scores
+from models.training.pairs import Pairs
+
+
+def make_pairs(n: int) -> Pairs:
+    return Pairs([f"问题{i}" for i in range(n)], [f"问{i}题" for i in range(n)], np.arange(n) % 2.0)
+
+
+def test_hash_split_is_a_partition_and_stable():
+    pairs = make_pairs(2000)
+    dev, train = hash_split(pairs, Part.DEV), hash_split(pairs, Part.TRAIN)
+    assert len(dev) + len(train) == 2000
+    assert not set(dev.first) & set(train.first)
+    assert 0.15 < len(dev) / 2000 < 0.25
+    # depends on the text only: the same pair lands in the same part in any file order
+    reversed_pairs = Pairs(pairs.first[::-1], pairs.second[::-1], pairs.scores[::-1])
+    assert set(hash_split(reversed_pairs, Part.DEV).first) == set(dev.first)
+    assert pair_fraction("a", "b") == pair_fraction("a", "b") != pair_fraction("b", "a")
+
+
+def test_subsample_is_seeded_and_keeps_order():
+    pairs = make_pairs(100)
+    small = subsample(pairs, 10, seed=3)
+    assert len(small) == 10 and small.first == sorted(small.first, key=pairs.first.index)
+    assert small.first == subsample(pairs, 10, seed=3).first
+    assert subsample(pairs, None, 0) is pairs and subsample(pairs, 500, 0) is pairs
+
+
+def test_unknown_task_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="atec, bq, lcqmc"):
+        task_by_name("cmnli")
+
+
+def test_epoch_plan_covers_each_pair_once_in_single_task_batches():
+    sizes = [70, 34, 5]
+    plan = epoch_plan(sizes, batch_size=16, seed=0, epoch=1)
+    for task, size in enumerate(sizes):
+        seen = np.concatenate([b.index for b in plan if b.task == task])
+        assert sorted(seen.tolist()) == list(range(size))
+    assert all(2 <= len(b.index) <= 16 for b in plan)
+    again = epoch_plan(sizes, batch_size=16, seed=0, epoch=1)
+    assert [(b.task, b.index.tolist()) for b in plan] == [(b.task, b.index.tolist()) for b in again]
+    other = epoch_plan(sizes, batch_size=16, seed=0, epoch=2)
+    assert [b.index.tolist() for b in plan] != [b.index.tolist() for b in other]
+    # a task whose last batch would hold one pair drops it (no order to learn from)
+    assert sum(len(b.index) for b in epoch_plan([17], 16, 0, 1)) == 16
+
+
+def test_unit_scores_maps_sts_to_unit_range():
+    pairs = Pairs(["a", "b"], ["c", "d"], np.array([0.0, 5.0]))
+    np.testing.assert_allclose(unit_scores(pairs, 0, 5).scores, [0.0, 1.0])
+    with pytest.raises(ValueError, match="high > low"):
+        unit_scores(pairs, 1, 1)
