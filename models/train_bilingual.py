@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         if not extended.exists():
             out.mkdir(parents=True, exist_ok=True)
             texts = training_texts(Path(args.data), CHINESE_TASKS)
-            record = extend_folder(resolve_source(args.source), extended, texts)
+            record = extend_folder(resolve_source(args.source), extended, texts, seed=args.seed)
             print(f"extended vocabulary: +{record.added} tokens -> {record.new_vocab_size}")
         config = BilingualConfig(
             data=args.data,
