@@ -40,6 +40,7 @@ COMMANDS = [
     module_command("train-cosent", "train_cosent"),
     module_command("train-simbert", "train_simbert"),
     module_command("extend-vocab", "extend_vocab"),
+    module_command("split-pairs", "split_pairs"),
     module_command("train-bilingual", "train_bilingual"),
     module_command("export-simbert", "export_simbert"),
     module_command("simbert-words", "simbert_words"),

@@ -59,3 +59,26 @@ def test_unit_scores_maps_sts_to_unit_range():
     np.testing.assert_allclose(unit_scores(pairs, 0, 5).scores, [0.0, 1.0])
     with pytest.raises(ValueError, match="high > low"):
         unit_scores(pairs, 1, 1)
+
+
+def test_split_pairs_writes_what_the_recipe_reads(tmp_path):
+    """split-pairs' files read back as exactly the parts the recipe trains and scores on."""
+    import argparse
+
+    from models.bilingual.data import task_by_name
+    from models.split_pairs import run
+    from models.training.pairs import read_pairs
+
+    data = tmp_path / "data"
+    for name in ("atec", "bq", "lcqmc", "stsb-zh", "stsb-en"):
+        (data / name).mkdir(parents=True)
+        rows = ["sentence1\tsentence2\tscore"]
+        rows += [f'问"{i}" {name}\t答 {i}\t{i % 2}' for i in range(60)]
+        for split in ("train", "dev"):
+            (data / name / f"{split}.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert run(argparse.Namespace(data=str(data), out=str(tmp_path / "out"))) == 0
+    for part in Part:
+        expected = task_by_name("bq").load(data, part)
+        written = read_pairs(tmp_path / "out" / f"bq-{part.value}.tsv")
+        assert written.first == expected.first and written.second == expected.second
+        np.testing.assert_array_equal(written.scores, expected.scores)
