@@ -29,6 +29,10 @@ import numpy as np
 from app.generation.words import LEAF, Contractions, WordTrie
 
 MAX_NGRAM = 16
+_NONE = np.zeros(0, dtype=np.int64)
+# heads closed by other masks at a complete word: the decoder's banned specials, [SEP] at
+# step 0, contraction suffixes; far fewer than this
+_HARD_BANS_MAX = 256
 _CJK_CHAR = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]$")
 
 
@@ -117,16 +121,14 @@ class StepConstraints:
         self._word_start = [0] * n
         self._hist: list[list[int]] = [[] for _ in range(n)]
         self._seen: list[dict[tuple[int, ...], set[int]]] = [{} for _ in range(n)]
-        self._allowed_base: np.ndarray | None = None
+        self._cont_cols: np.ndarray | None = None
+        self._heads: int | None = None
 
-    def _base(self, width: int) -> np.ndarray:
-        """(V,) bool: heads allowed after a complete word (columns past the vocabulary too)."""
-        if self._allowed_base is None or self._allowed_base.size != width:
-            base = np.ones(width, dtype=bool)
-            v = min(width, self.vocab.continuation.size)
-            base[:v] = ~self.vocab.continuation[:v]
-            self._allowed_base = base
-        return self._allowed_base
+    def _continuations(self, width: int) -> np.ndarray:
+        """(C,) int64 ids of the continuation tokens inside the logits' width."""
+        if self._cont_cols is None:
+            self._cont_cols = np.flatnonzero(self.vocab.continuation)
+        return self._cont_cols[self._cont_cols < width]
 
     def mask(self, logits: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Logits with disallowed tokens at -inf.
@@ -139,37 +141,52 @@ class StepConstraints:
                 f"logits must be (len(rows), V), got {logits.shape} for {len(rows)} rows"
             )
         if self.trie is not None:
-            trie = self.trie
-            width = logits.shape[1]
-            allowed = np.repeat(self._base(width)[None], len(rows), axis=0)
+            # every continuation off, then per row: everything off mid-word, its children on
+            trie, width = self.trie, logits.shape[1]
+            out = np.array(logits, dtype=np.float32)
+            out[:, self._continuations(width)] = -np.inf
             for i, r in enumerate(rows):
                 node = self._node[r]
                 if not trie.complete(node):
-                    allowed[i] = False
+                    out[i] = -np.inf
                 children = trie.children(node)
                 if children.size:
-                    allowed[i, children[children < width]] = True
+                    children = children[children < width]
+                    out[i, children] = logits[i, children]
                 if self.contractions is not None:
                     banned = self._contraction_bans(r)
-                    allowed[i, banned[banned < width]] = False
-            out = np.where(allowed, logits, np.float32(-np.inf)).astype(np.float32, copy=False)
+                    out[i, banned[banned < width]] = -np.inf
         else:
             out = np.array(logits, dtype=np.float32)
         for i, r in enumerate(rows):
             banned = self._soft_bans(int(r))
             if banned:
-                row = out[i].copy()
-                row[banned] = -np.inf
-                if np.isfinite(row).any():
-                    out[i] = row
+                cols = np.asarray(banned, dtype=np.int64)
+                saved = out[i, cols].copy()
+                out[i, cols] = -np.inf
+                if not self._alive(out[i], int(r), cols.size):
+                    out[i, cols] = saved  # the ban would empty the row: lifted
         return out
+
+    def _alive(self, row: np.ndarray, r: int, n_banned: int) -> bool:
+        """True when `row` ((V,) float32) still has a finite entry. Mid-word only the node's
+        children can be finite, so only they are looked at; after a complete word (thousands
+        of heads open) a few soft bans cannot empty the row."""
+        if self.trie is not None and not self.trie.complete(self._node[r]):
+            children = self.trie.children(self._node[r])
+            return bool(np.isfinite(row[children[children < row.size]]).any())
+        if self._heads is None:
+            self._heads = int((~self.vocab.continuation).sum())
+        if n_banned + _HARD_BANS_MAX < self._heads:  # every head but a few was open
+            return True
+        return bool(np.isfinite(row).any())
 
     def _contraction_bans(self, r: int) -> np.ndarray:
         word, before = self._word[r], self._before[r]
         c = self.contractions
-        if word == [c.apostrophe] and before and self.vocab.wordlike[before[0]]:
+        if len(word) == 1 and word[0] == c.apostrophe and before and self.vocab.wordlike[before[0]]:
             return c.banned_after(before)
-        return np.zeros(0, dtype=np.int64)
+        return _NONE
 
     def _soft_bans(self, r: int) -> list[int]:
         banned: list[int] = []
