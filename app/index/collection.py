@@ -290,6 +290,51 @@ class Collection:
                 break
         return out
 
+    def lexical(self, query: str, k: int, flt: PayloadFilter | None = None) -> list[Hit]:
+        """Top-k documents by BM25 over the words of `query` (docs and aliases; each document
+        once, by its best row), filter applied; `Hit.score` is the BM25 score here."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        with self._lock:
+            self._check_open()
+            fetch = k if flt is None and self._aliases == 0 else k * self._overfetch
+            while True:
+                rows = self.docs.lexical_search(query, fetch)
+                ids = np.array([r[0] for r in rows] or [-1], dtype=np.int64)
+                scores = np.array([r[1] for r in rows] or [0.0], dtype=np.float64)
+                out = self._hits(ids, scores, flt, k)
+                if len(out) >= k or len(rows) < fetch or fetch >= self._max_fetch:
+                    return out
+                fetch = min(fetch * 4, self._max_fetch)
+
+    def cosines(
+        self, doc_iids: Sequence[int], query: np.ndarray
+    ) -> dict[int, tuple[float, str | None]]:
+        """doc iid -> (best cosine of the document and its aliases to `query` (dimension,)
+        unit float32, the alias that scored or None); iids no longer stored are left out."""
+        query = check_vectors(np.asarray(query)[None], self.config.dimension, "query")[0]
+        with self._lock:
+            self._check_open()
+            stored = self.docs.vectors_of(doc_iids, self.config.dimension)
+        out = {}
+        for iid, group in stored.items():
+            if group:
+                scores = [float(vec @ query) for _, vec in group]
+                best = int(np.argmax(scores))
+                out[iid] = (scores[best], group[best][0])
+        return out
+
+    # ---- per-collection settings stored with the documents (e.g. the calibration) ----------
+    def meta(self, key: str) -> Any:
+        with self._lock:
+            self._check_open()
+            return self.docs.read_json(key)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._check_open()
+            self.docs.write_json(key, value)
+
     def close(self, *, checkpoint: bool = True) -> None:
         with self._lock:
             if self._closed:

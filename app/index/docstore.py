@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from app.errors import Unavailable
+from app.index import lexical
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -99,11 +100,35 @@ class DocStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(SCHEMA)
+            self._open_lexical()
         except BaseException:  # e.g. "file is not a database"
             self._conn.close()
             raise
 
+    def _open_lexical(self) -> None:
+        """The FTS5 words index beside the documents; (re)built in one transaction when the
+        store predates it or was indexed by another analyzer version."""
+        self._conn.execute(lexical.TABLE_SQL)
+        if self._meta("lexical") != lexical.ANALYZER_VERSION:
+            with self._transaction():
+                lexical.rebuild(self._conn)
+                self._set_meta("lexical", lexical.ANALYZER_VERSION)
+
     # ---- meta ---------------------------------------------------------------------------
+    def read_json(self, key: str) -> Any:
+        """A JSON value stored under `key` in meta (e.g. the calibration), or None."""
+        with self._lock:
+            value = self._meta(f"json:{key}")
+        return None if value is None else json.loads(value)
+
+    def write_json(self, key: str, value: Any) -> None:
+        """Durably store (None: remove) a JSON value under `key`."""
+        with self._lock, self._transaction():
+            if value is None:
+                self._conn.execute("DELETE FROM meta WHERE key = ?", (f"json:{key}",))
+            else:
+                self._set_meta(f"json:{key}", json.dumps(value))
+
     def _meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
@@ -213,9 +238,12 @@ class DocStore:
                     alias_iids, self._alias_owners(docs, iids), alias_vectors, strict=True
                 )
             )
+            owners = self._alias_owners(docs, iids)
             self._conn.executemany(
                 "INSERT INTO aliases(iid, doc_iid, text, vector, seq) VALUES (?, ?, ?, ?, ?)", rows
             )
+            texts = [d.text for d in docs] + [t for _, t in owners]
+            lexical.write_rows(self._conn, zip([*iids, *alias_iids], texts, strict=True))
         return UpsertResult(seq, iids, alias_iids, replaced)
 
     @staticmethod
@@ -245,6 +273,7 @@ class DocStore:
                 "DELETE FROM aliases WHERE doc_iid = ? RETURNING iid", (doc_iid,)
             ).fetchall()
             dropped += [r[0] for r in rows]
+        lexical.remove_rows(self._conn, dropped)
         self._conn.executemany(
             "INSERT OR REPLACE INTO tombstones(iid, seq) VALUES (?, ?)", ((i, seq) for i in dropped)
         )
@@ -264,6 +293,7 @@ class DocStore:
                     missing.append(doc_id)
                     continue
                 removed.append(row[0])
+                lexical.remove_rows(self._conn, [row[0]])
                 self._conn.execute(
                     "INSERT OR REPLACE INTO tombstones(iid, seq) VALUES (?, ?)", (row[0], seq)
                 )
@@ -360,6 +390,30 @@ class DocStore:
                 vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4")
                 last = int(iids[-1])
                 yield iids, vecs.reshape(-1, dimension).astype(np.float32, copy=False)
+
+    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Up to k `(iid, bm25)` of documents and aliases by the words of `query`."""
+        with self._lock:
+            return lexical.search(self._conn, query, k)
+
+    def vectors_of(self, doc_iids: Sequence[int], dimension: int) -> dict[int, list]:
+        """doc iid -> [(alias text or None, (dimension,) float32 vector), ...]: the
+        document's own vector first, then its aliases'."""
+        out: dict[int, list] = {int(i): [] for i in doc_iids}
+        if not out:
+            return out
+        marks = ",".join("?" * len(out))
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT iid, NULL, vector FROM docs WHERE iid IN ({marks}) UNION ALL "
+                f"SELECT doc_iid, text, vector FROM aliases WHERE doc_iid IN ({marks})",
+                [*out, *out],
+            ).fetchall()
+        for iid, alias, blob in rows:
+            out[iid].append((alias, np.frombuffer(blob, dtype="<f4").reshape(dimension)))
+        for group in out.values():
+            group.sort(key=lambda item: item[0] is not None)
+        return out
 
     def tombstones_since(self, seq: int) -> np.ndarray:
         with self._lock:
