@@ -15,6 +15,7 @@ from app.metrics import Metrics
 from app.services.augment import Augmenter
 from app.services.collections import CollectionService
 from app.services.embedding import EmbeddingService
+from app.services.matching import MatchService
 from app.services.paraphrase import ParaphraseService
 from app.services.search import SearchService
 from app.services.similarity import SimilarityService
@@ -34,6 +35,7 @@ class Container:
     search: SearchService
     similarity: SimilarityService
     paraphrases: ParaphraseService
+    matching: MatchService
     ready: bool = False
     draining: bool = False
     not_ready_reason: str = "starting"
@@ -61,15 +63,17 @@ async def build_container(settings: Settings, metrics: Metrics) -> Container:
         store, embeddings, settings.collections, settings.limits, augmenter
     )
     token_cache = TokenVectorCache(settings.collections.token_cache_mb * 1024 * 1024)
+    search = SearchService(collections, token_cache)
     container = Container(
         settings=settings,
         metrics=metrics,
         registry=registry,
         embeddings=embeddings,
         collections=collections,
-        search=SearchService(collections, token_cache),
+        search=search,
         similarity=SimilarityService(embeddings, settings.limits),
         paraphrases=paraphrases,
+        matching=MatchService(collections, search),
     )
     if not registry.names():
         container.not_ready_reason = (

@@ -150,6 +150,9 @@ class CollectionSettings(BaseModel):
         20_000, ge=1, description="index checkpoint after this many written vectors"
     )
     token_cache_mb: int = Field(256, ge=0, description="LRU of candidates' token vectors")
+    max_calibration_pairs: int = Field(
+        5000, ge=20, description="labelled pairs (or scores) per PUT /collections/{name}/calibration"
+    )
 
     @field_validator("default_backend")
     @classmethod

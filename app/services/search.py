@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -19,11 +20,18 @@ import numpy as np
 from app.errors import ValidationFailed
 from app.index.collection import Hit
 from app.index.filters import PayloadFilter
+from app.index.fusion import reciprocal_rank_fusion
 from app.rerank.distances import RerankMethod
 from app.rerank.rerank import rerank
 from app.services.collections import CollectionService
 from app.services.texts import check_count, check_text
 from app.services.token_cache import TokenVectorCache
+
+
+class SearchMode(StrEnum):
+    DENSE = "dense"  # cosine on the vector index
+    LEXICAL = "lexical"  # BM25 on the words index (jieba-segmented Chinese)
+    HYBRID = "hybrid"  # reciprocal-rank fusion of the two lists
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class SearchHit:
     score: float  # cosine similarity (of the best of the document and its aliases)
     rerank_score: float | None = None  # -WMD or 1 - WRD when reranked
     matched_alias: str | None = None  # the alias that scored `score`, None for the text itself
+    lexical_score: float | None = None  # BM25 (modes lexical, hybrid; None: no word matched)
+    fused_score: float | None = None  # reciprocal-rank fusion score (mode hybrid)
 
 
 @dataclass(frozen=True)
@@ -58,8 +68,12 @@ class SearchResult:
     timings: StageTimings
 
 
-def _hit(hit: Hit, rerank_score: float | None = None) -> SearchHit:
-    return SearchHit(hit.id, hit.text, hit.payload, hit.score, rerank_score, hit.alias)
+# per query: document iid -> (lexical_score, fused_score)
+Extras = list[dict[int, tuple[float | None, float | None]]]
+
+
+def _hit(hit: Hit, rerank_score: float | None = None, extra=(None, None)) -> SearchHit:
+    return SearchHit(hit.id, hit.text, hit.payload, hit.score, rerank_score, hit.alias, *extra)
 
 
 def _ms(start: float) -> float:
@@ -82,6 +96,7 @@ class SearchService:
         flt: PayloadFilter | None = None,
         rerank_options: RerankOptions | None = None,
         model: str | None = None,
+        mode: SearchMode = SearchMode.DENSE,
     ) -> SearchResult:
         coll = self.collections.store.get(collection)
         check_count(len(queries), self.settings.max_queries, "queries")
@@ -112,11 +127,20 @@ class SearchService:
         embed_ms = _ms(started)
 
         started = time.perf_counter()
-        hits = await asyncio.to_thread(coll.search, emb.vectors, fetch, flt)
+        if mode is SearchMode.DENSE:
+            hits = await asyncio.to_thread(coll.search, emb.vectors, fetch, flt)
+            extras: Extras = [{} for _ in hits]
+        else:
+            hits, extras = await asyncio.to_thread(
+                _mixed, coll, mode, queries, emb.vectors, fetch, flt
+            )
         search_ms = _ms(started)
 
         if rerank_options is None:
-            results = [[_hit(h) for h in row[:top_k]] for row in hits]
+            results = [
+                [_hit(h, None, extra.get(h.iid, (None, None))) for h in row[:top_k]]
+                for row, extra in zip(hits, extras, strict=True)
+            ]
             timings = StageTimings(embed_ms, search_ms, None, None)
             return SearchResult(coll.config.name, model, results, timings)
 
@@ -125,7 +149,7 @@ class SearchService:
         tokens = await self.token_vectors(model, texts)
         tokens_ms = _ms(started)
         results = await asyncio.to_thread(
-            self._rerank, rerank_options.method, emb.token_vectors, hits, tokens, top_k
+            self._rerank, rerank_options.method, emb.token_vectors, hits, tokens, top_k, extras
         )
         timings = StageTimings(embed_ms, search_ms, _ms(started), tokens_ms)
         return SearchResult(coll.config.name, model, results, timings)
@@ -149,9 +173,9 @@ class SearchService:
         return out
 
     @staticmethod
-    def _rerank(method, query_tokens, hits, tokens, top_k) -> list[list[SearchHit]]:
+    def _rerank(method, query_tokens, hits, tokens, top_k, extras) -> list[list[SearchHit]]:
         results = []
-        for q, (qtok, row) in enumerate(zip(query_tokens, hits, strict=True)):
+        for q, (qtok, row, extra) in enumerate(zip(query_tokens, hits, extras, strict=True)):
             if qtok is None or len(qtok) == 0:
                 raise ValidationFailed(
                     f"queries[{q}] has no tokens besides special ones; rerank needs one",
@@ -162,5 +186,42 @@ class SearchService:
             # exhaustive: bench_rerank measured the bound pruning slower here (it skips few EMDs)
             ranked = rerank(method, qtok, [tokens[h.text] for h in usable], top_k, prune=False)
             order = zip(ranked.indices.tolist(), ranked.scores.tolist(), strict=True)
-            results.append([_hit(usable[i], score) for i, score in order])
+            results.append(
+                [
+                    _hit(usable[i], score, extra.get(usable[i].iid, (None, None)))
+                    for i, score in order
+                ]
+            )
         return results
+
+
+def _mixed(
+    coll, mode: SearchMode, queries: Sequence[str], vectors: np.ndarray, fetch: int, flt
+) -> tuple[list[list[Hit]], Extras]:
+    """Lexical or hybrid candidates per query, `fetch` each, every hit scored by its cosine
+    (best of text and aliases, like dense hits) so `score` means the same in every mode."""
+    all_hits, all_extras = [], []
+    for query, vector in zip(queries, vectors, strict=True):
+        lexical = coll.lexical(query, fetch, flt)
+        bm25 = {h.iid: h.score for h in lexical}
+        if mode is SearchMode.LEXICAL:
+            order, fused, dense = [(h.iid, None) for h in lexical], False, {}
+        else:
+            dense = {h.iid: h for h in coll.search(vector[None], fetch, flt)[0]}
+            order = reciprocal_rank_fusion([list(dense), list(bm25)])[:fetch]
+            fused = True
+        by_iid = {h.iid: h for h in lexical}
+        cosines = coll.cosines([i for i, _ in order if i not in dense], vector)
+        hits, extras = [], {}
+        for iid, fused_score in order:
+            if iid in dense:
+                hit = dense[iid]
+            elif iid in cosines:  # gone since the lexical search: left out
+                hit = by_iid[iid]._replace(score=cosines[iid][0], alias=cosines[iid][1])
+            else:
+                continue
+            hits.append(hit)
+            extras[iid] = (bm25.get(iid), fused_score if fused else None)
+        all_hits.append(hits)
+        all_extras.append(extras)
+    return all_hits, all_extras

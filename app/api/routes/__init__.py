@@ -1,12 +1,13 @@
 """Every router the app serves; one line per area."""
 
-from app.api.routes import collections, embed, keys, paraphrase, search, system
+from app.api.routes import collections, embed, keys, matching, paraphrase, search, system
 
 ROUTERS = [
     system.router,
     embed.router,
     collections.router,
     search.router,
+    matching.router,
     paraphrase.router,
     keys.router,
 ]

@@ -117,4 +117,8 @@ async def get_document(name: str, doc_id: str, container: ReadyContainerDep) -> 
 
 @router.get("/{name}", response_model=CollectionOut)
 async def describe_collection(name: str, container: ReadyContainerDep) -> CollectionOut:
-    return _out(await container.collections.describe(name))
+    out = _out(await container.collections.describe(name))
+    cal, problem = await container.matching.calibration(name)
+    if cal is not None:
+        out.calibration = {**cal.to_dict(), "usable": problem is None, "problem": problem}
+    return out

@@ -16,9 +16,20 @@ from app.api.schemas.search import (
 from app.errors import InvalidInput
 from app.index.filters import PayloadFilter
 from app.rerank.distances import RerankMethod
-from app.services.search import RerankOptions
+from app.services.search import RerankOptions, SearchMode
 
 router = APIRouter(tags=["retrieval"])
+
+
+def filter_and_rerank(body) -> tuple[PayloadFilter | None, RerankOptions | None]:
+    """The payload filter and rerank options of a /search or /match body."""
+    flt = PayloadFilter(body.filter.must, body.filter.must_not) if body.filter else None
+    options = (
+        RerankOptions(RerankMethod(body.rerank.method), body.rerank.candidates)
+        if body.rerank
+        else None
+    )
+    return flt, options
 
 
 @router.post("/search", response_model=SearchResponse)
@@ -26,15 +37,10 @@ async def search(body: SearchRequest, container: ReadyContainerDep) -> SearchRes
     if (body.query is None) == (body.queries is None):
         raise InvalidInput("give exactly one of query or queries", param="query")
     queries = [body.query] if body.query is not None else list(body.queries or [])
-    flt = PayloadFilter(body.filter.must, body.filter.must_not) if body.filter else None
-    options = (
-        RerankOptions(RerankMethod(body.rerank.method), body.rerank.candidates)
-        if body.rerank
-        else None
-    )
+    flt, options = filter_and_rerank(body)
     result = await container.search.search(
         body.collection, queries, top_k=body.top_k, flt=flt, rerank_options=options,
-        model=body.model,
+        model=body.model, mode=SearchMode(body.mode),
     )  # fmt: skip
     return SearchResponse(
         collection=result.collection,

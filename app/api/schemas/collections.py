@@ -49,6 +49,9 @@ class CollectionOut(BaseModel):
     dimension: int
     size: int
     created_at: float
+    calibration: dict[str, Any] | None = Field(
+        None, description="GET /collections/{name} only: its match calibration, with `usable`"
+    )
 
 
 class QuarantinedOut(BaseModel):

@@ -25,6 +25,11 @@ class SearchRequest(StrictModel):
     filter: FilterBody | None = None
     rerank: RerankBody | None = None
     model: str | None = Field(None, description="Optional check: must be the collection's model")
+    mode: Literal["dense", "lexical", "hybrid"] = Field(
+        "dense",
+        description="dense (cosine), lexical (BM25 over words; jieba for Chinese) or hybrid "
+        "(reciprocal-rank fusion of both); rerank applies after",
+    )
 
 
 class HitOut(BaseModel):
@@ -36,6 +41,8 @@ class HitOut(BaseModel):
     matched_alias: str | None = Field(
         None, description="the alias that scored `score`; null when the document text did"
     )
+    lexical_score: float | None = Field(None, description="BM25 (lexical/hybrid; null: no word)")
+    fused_score: float | None = Field(None, description="reciprocal-rank fusion score (hybrid)")
 
 
 class QueryResult(BaseModel):

@@ -15,7 +15,7 @@ from tests.hardening.helpers import RO_KEY, RW_KEY, contract_problem
 
 # POST routes that only read. Any other POST route must declare `dependencies=[WriteAccess]`;
 # this list makes adding a POST route a conscious read/write decision.
-READ_ONLY_POSTS = {"/embed", "/v1/embeddings", "/search", "/similarity", "/paraphrase"}
+READ_ONLY_POSTS = {"/embed", "/v1/embeddings", "/search", "/similarity", "/paraphrase", "/match"}
 
 
 def test_parse_key_file_scopes_comments_and_errors():
