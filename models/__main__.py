@@ -44,6 +44,7 @@ COMMANDS = [
     module_command("train-bilingual", "train_bilingual"),
     module_command("export-simbert", "export_simbert"),
     module_command("simbert-words", "simbert_words"),
+    module_command("fit-threshold", "fit_threshold"),
 ]
 
 
