@@ -2,13 +2,14 @@
 
 `RequestGuardMiddleware`, for every HTTP request:
 - while draining (SIGTERM received) answers 503 to new work at once; probes still answer;
-- answers 401 to a request with a body but without a valid key (when auth is on) before
-  reading the body (the app-wide auth dependency covers the rest, and scopes);
 - caps requests in progress (`lifecycle.max_concurrent_requests`): over it, 429 at once,
   before the body is read, so overload costs no memory;
+- answers 401 to a request with a body but without a valid key (when auth is on) before
+  reading the body (the app-wide auth dependency covers the rest, and scopes);
 - reads the body up to `limits.max_body_bytes` (413 as JSON, by Content-Length up front or
   while streaming) within `lifecycle.body_timeout_s` (408, connection closed: a slow or
-  stalled body cannot hold a request slot longer) and screens it as strict UTF-8 JSON (`app.api.jsoncheck`);
+  stalled body cannot hold a request slot longer) and screens it as strict UTF-8 JSON
+  (`app.api.jsoncheck`);
 - runs the app in a task under `lifecycle.request_deadline_s` (504 `deadline_exceeded` if
   nothing was sent yet) and cancels it when the client disconnects, which cancels the
   batcher future so queued texts are skipped instead of computed;
