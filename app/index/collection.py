@@ -79,6 +79,7 @@ class WriteAck(NamedTuple):
     count: int  # documents written or removed
     missing: list[str]  # delete only: ids that were not present
     aliases: int = 0  # aliases written (upsert) or removed with their documents (delete)
+    duplicates: tuple = ()  # upsert with a duplicate check: what `before` found
 
 
 # (config, collection folder) -> (index, checkpoint sequence or None)
@@ -162,10 +163,12 @@ class Collection:
         documents: Sequence[Document],
         vectors: np.ndarray,
         alias_vectors: np.ndarray | None = None,
+        before: Callable[[], tuple] | None = None,
     ) -> WriteAck:
         """Durably upsert documents with their (n, dimension) unit vectors; `alias_vectors`
         (a, dimension) holds one unit vector per alias, in document order. An upsert replaces
-        a document's previous aliases."""
+        a document's previous aliases. `before` runs under the write lock first (a duplicate
+        check: it may raise to write nothing); what it returns is the ack's `duplicates`."""
         vectors = check_vectors(vectors, self.config.dimension)
         if vectors.shape[0] != len(documents):
             raise ValueError(f"{len(documents)} documents but {vectors.shape[0]} vectors")
@@ -173,6 +176,7 @@ class Collection:
             alias_vectors = check_vectors(alias_vectors, self.config.dimension, "alias_vectors")
         with self._lock:
             self._check_open()
+            found = before() if before is not None else ()
             result = self.docs.upsert(documents, vectors, alias_vectors)
             self.index.remove(result.replaced)
             self.index.upsert(result.iids, vectors)
@@ -180,7 +184,7 @@ class Collection:
                 self.index.upsert(result.alias_iids, alias_vectors)
             self._aliases += len(result.alias_iids) - len(result.replaced)
             self._wrote(len(documents) + len(result.alias_iids))
-        return WriteAck(result.seq, len(documents), [], len(result.alias_iids))
+        return WriteAck(result.seq, len(documents), [], len(result.alias_iids), tuple(found))
 
     def delete(self, ids: Sequence[str]) -> WriteAck:
         with self._lock:

@@ -33,6 +33,7 @@ from app.index.docstore import Document, StoredDocument
 from app.index.store import CollectionStore, validate_name
 from app.services.augment import Augmenter, AugmentOptions
 from app.services.documents import payload_problem, unit_rows, vector_problem
+from app.services.duplicates import DuplicateCheck, checker, threshold_for
 from app.services.embedding import EmbeddingService
 from app.services.texts import check_count, check_text
 from app.settings import CollectionSettings, LimitsSettings
@@ -192,13 +193,20 @@ class CollectionService:
                 check_text(alias, f"{p}.aliases[{j}]", self.limits)
 
     async def upsert(
-        self, name: str, docs: Sequence[DocumentInput], augment: AugmentOptions | None = None
+        self,
+        name: str,
+        docs: Sequence[DocumentInput],
+        augment: AugmentOptions | None = None,
+        duplicates: DuplicateCheck | None = None,
     ) -> WriteAck:
         """Embed (unless vectors are given) and durably upsert; the last of repeated ids wins.
 
-        `augment` adds up to k generated paraphrases per document to its given aliases."""
+        `augment` adds up to k generated paraphrases per document to its given aliases.
+        `duplicates` finds documents whose best match is at or above a cosine threshold
+        (reported in the ack's `duplicates`, or the whole upsert refused)."""
         coll = self.store.get(name)
         self._check_documents(docs, coll.config.dimension)
+        threshold = None if duplicates is None else threshold_for(coll, duplicates)
         docs = list({d.id: d for d in docs}.values())
         given = [d.vector is not None for d in docs]
         vectors = np.zeros((len(docs), coll.config.dimension), dtype=np.float32)
@@ -215,7 +223,13 @@ class CollectionService:
             Document(d.id, d.text, dict(d.payload), tuple(a))
             for d, a in zip(docs, aliases, strict=True)
         ]
-        return await asyncio.to_thread(coll.upsert, documents, l2_normalize(vectors), alias_vectors)
+        vectors = l2_normalize(vectors)
+        before = (
+            None
+            if duplicates is None
+            else checker(coll, documents, vectors, threshold, duplicates.action)
+        )
+        return await asyncio.to_thread(coll.upsert, documents, vectors, alias_vectors, before)
 
     async def _aliases(
         self, docs: Sequence[DocumentInput], augment: AugmentOptions | None

@@ -18,6 +18,7 @@ from app.api.schemas.collections import (
 )
 from app.services.augment import AugmentOptions
 from app.services.collections import CollectionInfo, DocumentInput
+from app.services.duplicates import DuplicateAction, DuplicateCheck
 
 router = APIRouter(prefix="/collections", tags=["collections"])
 
@@ -77,8 +78,19 @@ async def upsert_documents(
 ) -> WriteResponse:
     docs = [DocumentInput(d.id, d.text, d.payload, d.vector, d.aliases) for d in body.documents]
     augment = AugmentOptions(**body.augment.model_dump()) if body.augment else None
-    ack = await container.collections.upsert(name, docs, augment)
-    return WriteResponse(collection=name, upserted=ack.count, aliases=ack.aliases, seq=ack.seq)
+    check = (
+        DuplicateCheck(DuplicateAction(body.duplicates.action), body.duplicates.threshold)
+        if body.duplicates
+        else None
+    )
+    ack = await container.collections.upsert(name, docs, augment, check)
+    return WriteResponse(
+        collection=name,
+        upserted=ack.count,
+        aliases=ack.aliases,
+        seq=ack.seq,
+        duplicates=None if check is None else [d.__dict__ for d in ack.duplicates],
+    )
 
 
 @router.post("/{name}/documents/delete", response_model=WriteResponse, dependencies=[WriteAccess])

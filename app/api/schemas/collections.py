@@ -94,8 +94,33 @@ class AugmentBody(StrictModel):
     seed: int | None = Field(None, description="document i decodes with seed + i")
 
 
+class DuplicatesBody(StrictModel):
+    """Check each document against the stored ones (texts and aliases) and earlier ones of
+    this request before writing."""
+
+    action: Literal["report", "refuse"] = Field(
+        "report", description="report: write all and list duplicates; refuse: 409, write nothing"
+    )
+    threshold: float | None = Field(
+        None,
+        description="cosine at or above which a match is a duplicate; default: the "
+        "collection's calibration threshold",
+    )
+
+
+class DuplicateOut(BaseModel):
+    index: int = Field(description="position of the document in the request")
+    id: str
+    duplicate_of: str = Field(description="stored document (or earlier one in this request)")
+    score: float = Field(description="cosine")
+    matched_alias: str | None = None
+
+
 class UpsertRequest(StrictModel):
     documents: list[DocumentIn]
+    duplicates: DuplicatesBody | None = Field(
+        None, description="report or refuse documents that duplicate existing ones"
+    )
     augment: AugmentBody | None = Field(
         None, description="also index k generated paraphrases of each document as its aliases"
     )
@@ -111,6 +136,9 @@ class WriteResponse(BaseModel):
     deleted: int = 0
     aliases: int = Field(0, description="aliases written, or removed with deleted documents")
     missing: list[str] = Field(default_factory=list)
+    duplicates: list[DuplicateOut] | None = Field(
+        None, description="upsert with `duplicates`: the documents found to be duplicates"
+    )
     seq: int = Field(description="Write sequence of this durable write (monotonic).")
 
 
