@@ -96,7 +96,7 @@ class DynamicBatcher(Generic[Item, Result]):
         self._on_batch = on_batch
         self._cond = threading.Condition()
         self._queue: deque[_Entry] = deque()
-        self._queued_cost = 0
+        self._pending_cost = 0  # queued, or taken and not yet computed
         # decayed sums of run seconds and of the cost they computed: pace = seconds per cost,
         # weighted towards big runs (small ones are dominated by per-run overhead)
         self._run_s = 0.0
@@ -121,7 +121,7 @@ class DynamicBatcher(Generic[Item, Result]):
         with self._cond:
             left = list(self._queue)
             self._queue.clear()
-            self._queued_cost = 0
+            self._pending_cost = 0
         for entry in left:
             _settle(entry.ticket.future, error=NotReady("server is shutting down", retry_after=1))
 
@@ -135,11 +135,11 @@ class DynamicBatcher(Generic[Item, Result]):
 
     # -- submission ------------------------------------------------------------------------
     def expected_wait_s(self, extra_cost: int = 0) -> float | None:
-        """Seconds the queued work (plus `extra_cost`) should take at the measured pace;
-        None before any run was measured."""
+        """Seconds the pending work (queued or running, plus `extra_cost`) should take at
+        the measured pace; None before any run was measured."""
         if self._run_cost <= 0:
             return None
-        return (self._queued_cost + extra_cost) * self._run_s / self._run_cost
+        return (self._pending_cost + extra_cost) * self._run_s / self._run_cost
 
     def submit_nowait(self, items: Sequence[Item], admit_within: float | None = None) -> cf.Future:
         """Queue items; returns a future of their results in order. Raises Overloaded/NotReady.
@@ -168,7 +168,7 @@ class DynamicBatcher(Generic[Item, Result]):
                     retry_after=min(expected - admit_within, admit_within) + 1,
                 )
             self._queue.extend(entries)
-            self._queued_cost += cost
+            self._pending_cost += cost
             self._cond.notify()
         return ticket.future
 
@@ -211,12 +211,11 @@ class DynamicBatcher(Generic[Item, Result]):
             while self._queue and len(taken) < max_items:
                 entry = self._queue[0]
                 if entry.ticket.abandoned:
-                    self._queued_cost -= self._queue.popleft().cost
+                    self._pending_cost -= self._queue.popleft().cost
                     continue
                 if taken and budget + entry.cost > max_cost:
                     break
-                taken.append(self._queue.popleft())
-                self._queued_cost -= entry.cost
+                taken.append(self._queue.popleft())  # pending until its run ends
                 budget += entry.cost
             return taken
 
@@ -237,6 +236,13 @@ class DynamicBatcher(Generic[Item, Result]):
         return runs
 
     def _run(self, run: list[_Entry]) -> None:
+        try:
+            self._compute(run)
+        finally:
+            with self._cond:
+                self._pending_cost -= sum(e.cost for e in run)
+
+    def _compute(self, run: list[_Entry]) -> None:
         run = [e for e in run if not e.ticket.abandoned]
         if not run:
             return
