@@ -28,6 +28,7 @@ from app.errors import (
     ValidationFailed,
 )
 from app.index.base import Backend, IndexKind, IndexSpec
+from app.index.calibration import model_fingerprint
 from app.index.collection import Collection, CollectionConfig, DocumentPage, WriteAck
 from app.index.docstore import Document, StoredDocument
 from app.index.store import CollectionStore, validate_name
@@ -206,7 +207,13 @@ class CollectionService:
         (reported in the ack's `duplicates`, or the whole upsert refused)."""
         coll = self.store.get(name)
         self._check_documents(docs, coll.config.dimension)
-        threshold = None if duplicates is None else threshold_for(coll, duplicates)
+        threshold = None
+        if duplicates is not None:
+            served = coll.config.model in self.embeddings.registry.names()
+            files = self.embeddings.model(coll.config.model).manifest.files if served else None
+            threshold = threshold_for(
+                coll, duplicates, None if files is None else model_fingerprint(files)
+            )
         docs = list({d.id: d for d in docs}.values())
         given = [d.vector is not None for d in docs]
         vectors = np.zeros((len(docs), coll.config.dimension), dtype=np.float32)

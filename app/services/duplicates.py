@@ -39,7 +39,9 @@ class Duplicate:
     matched_alias: str | None  # the stored alias that matched, None for a text
 
 
-def threshold_for(coll: Collection, check: DuplicateCheck) -> float:
+def threshold_for(coll: Collection, check: DuplicateCheck, fingerprint: str | None) -> float:
+    """The cosine threshold: given, or the calibration's when it was fitted for the model
+    the collection holds and for `fingerprint` (the served model's; None: not served)."""
     if check.threshold is not None:
         if not -1.0 <= check.threshold <= 1.0:
             raise ValidationFailed(
@@ -53,7 +55,17 @@ def threshold_for(coll: Collection, check: DuplicateCheck) -> float:
             "(PUT /collections/{name}/calibration) to use its threshold",
             param="duplicates.threshold",
         )
-    return Calibration.from_dict(raw).threshold
+    cal = Calibration.from_dict(raw)
+    if cal.model != coll.config.model or (
+        fingerprint is not None and cal.fingerprint != fingerprint
+    ):
+        raise Conflict(
+            f"collection {coll.config.name!r}'s calibration was fitted for model {cal.model!r} "
+            f"(fingerprint {cal.fingerprint}), not the served {coll.config.model!r} "
+            f"(fingerprint {fingerprint}); fit it again or give duplicates.threshold",
+            param="duplicates.threshold",
+        )
+    return cal.threshold
 
 
 def find_duplicates(

@@ -165,3 +165,19 @@ def test_lexical_and_hybrid_search_follow_writes(api):
 
     r = api.post("/match", json={"collection": "faq", "query": "x", "alternatives": 21})
     assert r.status_code in (409, 422)
+
+
+def test_a_changed_model_invalidates_the_stored_calibration_loudly(api):
+    fitted = api.put("/collections/faq/calibration", json={"pairs": pairs()}).json()
+    stale = {k: fitted[k] for k in fitted if k not in ("usable", "problem")}
+    stale["fingerprint"] = "0" * 16  # as if the served model was re-exported since the fit
+    api.app.state.container.collections.store.get("faq").set_meta("calibration", stale)
+    shown = api.get("/collections/faq").json()["calibration"]
+    assert shown["usable"] is False and "fingerprint 0000000000000000" in shown["problem"]
+    r = api.post("/match", json={"collection": "faq", "query": "where is my parcel"})
+    assert r.status_code == 409 and "fit it again" in r.json()["error"]["message"]
+    body = {"documents": [{"id": "n", "text": "x"}], "duplicates": {"action": "report"}}
+    r = api.post("/collections/faq/documents", json=body)
+    assert r.status_code == 409 and "0000000000000000" in r.json()["error"]["message"]
+    body["duplicates"]["threshold"] = 0.99  # an explicit threshold needs no calibration
+    assert api.post("/collections/faq/documents", json=body).status_code == 200
