@@ -1,6 +1,6 @@
 """FAQ matching and duplicate detection on labelled pairs (issue 15).
 
-    python -m benchmarks.bench_faq [--limit 1000] [--zh-model zh-minilm] [--dry-run]
+    python -m benchmarks.bench_faq [--limit 1000] [--dup-limit 800] [--zh-model zh-minilm]
 
 Served in-process (`TestClient(create_app(...))`, real onnxruntime with 1 intra-op thread,
 real SQLite + FAISS flat, exact search) on ../shared/data (never committed):
@@ -15,7 +15,7 @@ real SQLite + FAISS flat, exact search) on ../shared/data (never committed):
   Accuracy and F1 on an evaluation split of the threshold fitted on another split
   (`app.index.calibration.fit`, what `fit-threshold` and PUT .../calibration run), of a
   fixed 0.5, and of the oracle (the best threshold on the evaluation split itself). MSRP:
-  fit on train (subsampled to --limit), evaluate on dev. LCQMC, BQ: the dev part split in
+  fit on train (subsampled to --dup-limit), evaluate on dev. LCQMC, BQ: the dev part split in
   two halves by a seeded permutation. ATEC: its dev file halved likewise (its train file
   trained the bilingual model).
 - /match vs /search latency: p50 over the English FAQ queries, one request each, same
@@ -129,7 +129,10 @@ def p50_ms(api: TestClient, path: str, bodies: list[dict]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit", type=int, default=1000, help="pairs per split at most")
+    parser.add_argument("--limit", type=int, default=1000, help="pairs per FAQ set at most")
+    parser.add_argument(
+        "--dup-limit", type=int, default=800, help="pairs per duplicate fit/eval split at most"
+    )
     parser.add_argument("--en-model", default="minilm")
     parser.add_argument("--zh-model", default="zh-minilm", help="minilm when not found")
     parser.add_argument("--seed", type=int, default=0)
@@ -143,7 +146,7 @@ def main() -> None:
                 "default": args.en_model},
         collections={"data_dir": tempfile.mkdtemp(prefix="bench-faq-")},
     )  # fmt: skip
-    lim = args.limit
+    lim, dup = args.limit, args.dup_limit
     faq_sets = {
         "MSRP dev (en)": (args.en_model, read_pairs(DATA / "msrp" / "dev.tsv")),
         "LCQMC dev part (zh)": (zh_model, hash_split(read_pairs(DATA / "lcqmc" / "dev.tsv"), Part.DEV)),
@@ -172,16 +175,15 @@ def main() -> None:
         match_p50 = p50_ms(api, "/match", match_bodies)
 
         dup_sets = {
-            "MSRP": (args.en_model, subsample(read_pairs(DATA / "msrp" / "train.tsv"), lim, args.seed),
+            "MSRP": (args.en_model, subsample(read_pairs(DATA / "msrp" / "train.tsv"), dup, args.seed),
                      read_pairs(DATA / "msrp" / "dev.tsv"), "train -> dev"),
         }  # fmt: skip
         for task in ("lcqmc", "bq"):
             part = hash_split(read_pairs(DATA / task / "dev.tsv"), Part.DEV)
-            a, b = halves(subsample(part, 2 * lim, args.seed), args.seed)
+            a, b = halves(subsample(part, 2 * dup, args.seed), args.seed)
             dup_sets[task.upper()] = (zh_model, a, b, "dev part: half A -> half B")
-        a, b = halves(
-            subsample(read_pairs(DATA / "atec" / "dev.tsv"), 2 * lim, args.seed), args.seed
-        )
+        atec = subsample(read_pairs(DATA / "atec" / "dev.tsv"), 2 * dup, args.seed)
+        a, b = halves(atec, args.seed)
         dup_sets["ATEC"] = (zh_model, a, b, "dev: half A -> half B")
         for task, (model, fit_pairs, eval_pairs, how) in dup_sets.items():
             fit_cos = cosines(api, model, fit_pairs)
@@ -217,7 +219,9 @@ def main() -> None:
     ])  # fmt: skip
     print(body)
     if not args.dry_run:
-        write_section(SECTION, TITLE, body, f"python -m benchmarks.bench_faq --limit {lim}")
+        write_section(
+            SECTION, TITLE, body, f"python -m benchmarks.bench_faq --limit {lim} --dup-limit {dup}"
+        )
 
 
 if __name__ == "__main__":
