@@ -73,7 +73,7 @@ class LimitsSettings(BaseModel):
 
 
 class GenerationSettings(BaseModel):
-    """/paraphrase: bounds on the work one request may ask for (METHODS.md 3.2 defaults)."""
+    """/paraphrase: bounds on the work one request may ask for (docs/METHODS.md 3.2 defaults)."""
 
     default_model: str | None = Field(
         None, description="Generator used when a request names none; None = first simbert model."

@@ -27,7 +27,7 @@ from models.training.checkpoint import RunState, load_trainer_state
 SECTION = "cosent-training"
 TITLE = "CoSENT vs Sentence-BERT softmax vs cosine-MSE (STS-B dev, Spearman x100)"
 DATA = Path("../shared/data/stsb-en")
-PUBLISHED_MINILM_DEV = 86.72  # MEASUREMENTS.md: sentence-transformers encode, STS-B dev
+PUBLISHED_MINILM_DEV = 86.72  # docs/METHODS.md 7.1: sentence-transformers encode, STS-B dev
 TARGET_GAIN = 1.5
 
 
@@ -95,7 +95,7 @@ def _section(
     body = [
         f"Data: `stsb-en/train.tsv` ({args.train_pairs} pairs), selected on `dev.tsv` "
         f"({args.dev_pairs} pairs). Encoder `minilm` (mean pooling), same seed, batch, lr, "
-        "max length and epochs for all three; Adam constant lr, no warmup (METHODS.md 2.2). "
+        "max length and epochs for all three; Adam constant lr, no warmup (docs/METHODS.md 2.2). "
         "Softmax labels: score > 2.5 (the CoSENT post's Sentence-BERT baseline); "
         "cosine-MSE targets: score / 5. 'untrained' is the source model in the same harness; "
         "'s / epoch' is training time without the dev evaluation (shared, noisy CPU).  ",

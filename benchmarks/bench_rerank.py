@@ -104,7 +104,7 @@ def main() -> None:
     body = (
         "Quality: Spearman x100 against gold scores, minilm (fp32 ONNX, mean pooling), token "
         "vectors = last layer without special tokens; exact EMD (`ot.emd2`). Reference "
-        "(MEASUREMENTS.md, STS-B *test*): cosine 82.03, WMD 75.62, WRD 80.99.\n\n"
+        "(docs/METHODS.md 7.1, STS-B *test*): cosine 82.03, WMD 75.62, WRD 80.99.\n\n"
         + table(["set", "cosine", "WMD", "WRD"], qual)
         + "\n\nCost per query, rerank to top 10 with token vectors in memory; `exact` = EMD "
         "problems solved on average (pruning by the centroid lower bounds); `encode` = cold "

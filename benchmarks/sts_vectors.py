@@ -82,7 +82,7 @@ def synthetic(real: np.ndarray, n: int, seed: int = 0, noise: float = 0.6) -> np
     Noise is drawn from N(0, Sigma) with Sigma the covariance of the real vectors, scaled so
     its expected norm is `noise` (0.6: cosine ~0.86 to its source), so synthetic points stay
     on the real embeddings' anisotropic shape instead of the uniform sphere, where HNSW
-    recall collapses (MEASUREMENTS.md). Generated in chunks to bound memory.
+    recall collapses (docs/METHODS.md 7.3). Generated in chunks to bound memory.
     """
     rng = np.random.default_rng(seed)
     cov = np.cov(real.T.astype(np.float64))

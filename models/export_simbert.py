@@ -1,11 +1,11 @@
 """`python -m models export-simbert`: serve an existing SimBERT / RoFormer-Sim checkpoint.
 
 Reads a Hugging Face folder (config.json, weights, tokenizer.json or vocab.txt), e.g. the
-SimBERT ports of METHODS.md 3.5 (`WangZeJun/simbert-base-chinese`: BERT) or
+SimBERT ports of docs/METHODS.md 3.5 (`WangZeJun/simbert-base-chinese`: BERT) or
 `junnyu/roformer_chinese_sim_char_base` (RoFormer), and writes a `simbert` model folder:
 encoder = pooler Dense over [CLS] without tanh; generator = UniLM with KV cache. The
 sampling defaults follow the reference code: SimBERT top-k 5 with at most 32 new tokens
-and a 32-token source; RoFormer-Sim top-p 0.95 with 64 (METHODS.md 3.2).
+and a 32-token source; RoFormer-Sim top-p 0.95 with 64 (docs/METHODS.md 3.2).
 """
 
 from __future__ import annotations

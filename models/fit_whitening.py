@@ -1,4 +1,4 @@
-"""`python -m models fit-whitening`: BERT-whitening (METHODS.md 1.1) fitted through the served path.
+"""`python -m models fit-whitening`: BERT-whitening (docs/METHODS.md 1.1) fitted through the served path.
 
 Sentences stream through `Encoder` (same tokenizer, graph and pooling as `/embed`) into a
 float64 `MomentAccumulator`; `fit_whitening` gives mu and W_k, stored as `whitening.npz`

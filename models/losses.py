@@ -1,4 +1,4 @@
-"""Pair objectives for fine-tuning sentence encoders (METHODS.md 2.1, 2.2). Pure torch.
+"""Pair objectives for fine-tuning sentence encoders (docs/METHODS.md 2.1, 2.2). Pure torch.
 
 Every loss takes an *interleaved* batch of sentence vectors ``[a1, b1, a2, b2, ...]``,
 shape (2N, H), and one gold score per pair, shape (N,). Sentence vectors are the encoder's
@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-COSENT_SCALE = 20.0  # lambda; temperature 0.05 (METHODS.md 2.1)
+COSENT_SCALE = 20.0  # lambda; temperature 0.05 (docs/METHODS.md 2.1)
 MASKED = 1e12  # subtracted from pair differences with no valid order, as in [CS-code]
 
 

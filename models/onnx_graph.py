@@ -19,8 +19,8 @@ _FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "electra":
 def export_onnx(graph: EncoderGraph, path: Path, opset: int = 17) -> dict[str, str]:
     """Write the graph with dynamic batch and sequence axes. Returns {role: output name}.
 
-    Eager attention + the TorchScript exporter: MEASUREMENTS.md found SDPA exports get no
-    Attention fusion from onnxruntime's optimizer.
+    Eager attention + the TorchScript exporter: SDPA exports get no Attention fusion from
+    onnxruntime's optimizer (docs/METHODS.md 7.4).
     """
     ids = torch.tensor([[2, 5, 6, 7, 3, 0], [2, 5, 3, 0, 0, 0]], dtype=torch.long)
     mask = (ids != 0).long()

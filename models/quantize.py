@@ -1,8 +1,8 @@
 """`python -m models quantize`: onnxruntime dynamic int8 quantization into a new model folder.
 
 Weights become int8; activations are quantized per batch at run time, so an int8 model's
-vector for a sentence depends slightly on its batch-mates (MEASUREMENTS.md: up to ~0.03 per
-component). The fp32 folder stays the default; int8 is opt-in.
+vector for a sentence depends slightly on its batch-mates (up to 0.024 per
+component, docs/METHODS.md 7.2). The fp32 folder stays the default; int8 is opt-in.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def quantize_onnx(src: Path, dst: Path, *, per_channel: bool = True) -> None:
             str(dst),
             weight_type=QuantType.QInt8,
             per_channel=per_channel,
-            # needed on transformer-optimizer output (MEASUREMENTS.md pitfall)
+            # needed on transformer-optimizer output (docs/METHODS.md 7.4)
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
 

@@ -16,7 +16,7 @@ def load_source_tokenizer(info: SourceInfo) -> tuple[Tokenizer, bool]:
     """Returns (tokenizer without padding/truncation, whether it lowercases).
 
     A source `tokenizer.json` is used as is except that its padding and truncation are
-    removed (the bundled MiniLM one pads to 128, a MEASUREMENTS.md pitfall) and, for a
+    removed (the bundled MiniLM one pads to 128, docs/METHODS.md 7.4) and, for a
     sentence-transformers `do_lower_case`, a Lowercase step is prepended.
     """
     folder = info.model_dir

@@ -2,7 +2,7 @@
 
 `EncoderGraph` returns the ONNX outputs by role (docs/ARCHITECTURE.md): last_hidden_state
 always, first_layer_hidden_state only for first_last_avg, pooler_dense only for pooler.
-`reference_pool` is an independent torch implementation of METHODS.md 1.2, used to check
+`reference_pool` is an independent torch implementation of docs/METHODS.md 1.2, used to check
 that ONNX + numpy pooling (the serving path) gives the same vectors. Training code should
 pool with it too, so trained and served vectors agree.
 """

@@ -1,7 +1,7 @@
 """`python -m models train-cosent`: fine-tune a sentence encoder on scored pairs, keep the
-best dev epoch, export it as a served model folder (METHODS.md 2.2, issue 4 item 1).
+best dev epoch, export it as a served model folder (docs/METHODS.md 2.2, issue 4 item 1).
 
-Recipe (METHODS.md 2.2): each sentence encoded alone (segment 0), the model's own pooling,
+Recipe (docs/METHODS.md 2.2): each sentence encoded alone (segment 0), the model's own pooling,
 batches of 32 interleaved pairs, Adam lr 2e-5 constant (no warmup, no weight decay), dev
 Spearman (cosine vs gold) after every epoch, the best epoch kept. Deviations: the source's
 pooling is used instead of the reference's forced [CLS]; `--max-length` bounds training and
@@ -56,7 +56,7 @@ class TrainConfig:
     max_length: int = 64
     thresholds: tuple[float, ...] | None = None  # softmax class edges; None = label midpoint
     # round training scores to multiples of this (1.0: integer 0-5 STS-B labels, as in the
-    # Chinese STS-B of METHODS.md 2.1, so near-equal scores tie instead of forming an order);
+    # Chinese STS-B of docs/METHODS.md 2.1, so near-equal scores tie instead of forming an order);
     # None keeps them as given. Dev scores are never rounded.
     label_step: float | None = None
     eval_batch_size: int = 128

@@ -1,4 +1,4 @@
-"""`python -m models train-simbert`: the SimBERT objective (METHODS.md 3.1) on similar pairs.
+"""`python -m models train-simbert`: the SimBERT objective (docs/METHODS.md 3.1) on similar pairs.
 
 Each pair (A, B) enters the batch in both orders, `[CLS] A [SEP] B [SEP]` and
 `[CLS] B [SEP] A [SEP]` (segment 0 / 1) under the UniLM mask. Loss = token cross-entropy

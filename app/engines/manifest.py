@@ -28,7 +28,7 @@ class ModelKind(str, Enum):
 
 
 class PoolingMode(str, Enum):
-    """METHODS.md 1.2. POOLER is the linear pooler Dense over [CLS] (no tanh)."""
+    """docs/METHODS.md 1.2. POOLER is the linear pooler Dense over [CLS] (no tanh)."""
 
     CLS = "cls"
     MEAN = "mean"
@@ -65,7 +65,7 @@ class OnnxSpec:
 
 @dataclass(frozen=True)
 class WhiteningSpec:
-    """y = (x - beta*mu) @ W[:, :k] with W = U diag(s^(-gamma/2)) (METHODS.md 1.1)."""
+    """y = (x - beta*mu) @ W[:, :k] with W = U diag(s^(-gamma/2)) (docs/METHODS.md 1.1)."""
 
     file: str = "whitening.npz"  # arrays: mu (hidden,) float32, kernel (hidden, k) float32
     k: int = -1

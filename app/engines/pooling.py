@@ -1,4 +1,4 @@
-"""Sentence pooling over encoder outputs (METHODS.md 1.2). Pure numpy, inputs never mutated.
+"""Sentence pooling over encoder outputs (docs/METHODS.md 1.2). Pure numpy, inputs never mutated.
 
 Shapes: B = batch, T = padded sequence length, H = hidden size. Padding positions have
 attention_mask == 0 and are excluded from every mean; [CLS] and [SEP] are included.

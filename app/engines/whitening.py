@@ -1,4 +1,4 @@
-"""BERT-whitening (METHODS.md 1.1): streaming moments, kernel fit, transform. Pure numpy.
+"""BERT-whitening (docs/METHODS.md 1.1): streaming moments, kernel fit, transform. Pure numpy.
 
     mu = mean(x);  Sigma = cov(x) computed around beta*mu;  Sigma = U diag(s) U^T
     W = U diag(s ** (-gamma / 2));  W_k = W[:, :k];  y = (x - beta*mu) @ W_k

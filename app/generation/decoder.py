@@ -6,7 +6,7 @@ still-running row (segment 1) with the cache, so a step costs one position per r
 (`DecodeMode.CACHED`). `DecodeMode.FULL` re-runs the whole sequence every step without
 a cache: same samples, kept for the speed comparison in benchmarks/bench_paraphrase.py.
 Rows stop at the end token ([SEP]); rows still running after `max_new_tokens` are
-returned truncated (METHODS.md 3.2). Finished rows leave the batch and the cache.
+returned truncated (docs/METHODS.md 3.2). Finished rows leave the batch and the cache.
 With `StepConstraints` (app.generation.constraints) every step's logits are masked before
 sampling, and a truncated row loses a trailing unfinished word.
 """

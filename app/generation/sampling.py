@@ -1,4 +1,4 @@
-"""Pure sampling math for stochastic decoding (METHODS.md 3.2 `random_sample`, section 5).
+"""Pure sampling math for stochastic decoding (docs/METHODS.md 3.2 `random_sample`, section 5).
 
 Every function takes and returns new arrays (inputs are never mutated). Rows are
 independent sequences; columns are vocabulary entries.

@@ -1,4 +1,4 @@
-"""WMD and WRD between two sentences' token vectors (METHODS.md section 4), solved exactly by POT.
+"""WMD and WRD between two sentences' token vectors (docs/METHODS.md 4), solved exactly by POT.
 
 Both are earth mover's distances ``min sum_ij gamma_ij d_ij`` with marginals ``p`` and ``q``:
 

@@ -1,4 +1,4 @@
-"""`gen_synonyms` (METHODS.md 3.2): sample n paraphrases in one batched decode, dedupe,
+"""`gen_synonyms` (docs/METHODS.md 3.2): sample n paraphrases in one batched decode, dedupe,
 drop the input, embed candidates and input with the same model, rank by cosine, top k.
 
 Deviations, per request and on by default (`DecodeConstraints`, issue 11): the word rule

@@ -6,7 +6,7 @@ forward covers every use with the same weights:
 - the encoder pass (all segment 0: plain bidirectional BERT, pooler Dense over [CLS], no tanh),
 - the decoding prefix pass (`[CLS] text [SEP]`, empty cache) and
 - the incremental step (one new token per row + past keys/values),
-- training on `[CLS] A [SEP] B [SEP]` under the UniLM mask (METHODS.md 3.1).
+- training on `[CLS] A [SEP] B [SEP]` under the UniLM mask (docs/METHODS.md 3.1).
 
 UniLM mask ([B4K] `UniLM_Mask`): idx = cumsum(segment_ids); i may attend to j iff
 idx_j <= idx_i. Cached positions always precede the new ones, so every new token may

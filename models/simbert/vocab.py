@@ -1,4 +1,4 @@
-"""Vocabulary trimming for a WordPiece `tokenizer.json` (SimBERT's `keep_tokens`, METHODS.md 3.1).
+"""Vocabulary trimming for a WordPiece `tokenizer.json` (SimBERT's `keep_tokens`, docs/METHODS.md 3.1).
 
 SimBERT simplified BERT's vocabulary to 13,685 tokens. Here a vocabulary is cut down to
 the special tokens, every single-character piece (`x` and `##x`, so any word still

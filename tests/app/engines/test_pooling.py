@@ -1,4 +1,4 @@
-"""Pooling modes (METHODS.md 1.2) against hand-computed arrays."""
+"""Pooling modes (docs/METHODS.md 1.2) against hand-computed arrays."""
 
 from __future__ import annotations
 

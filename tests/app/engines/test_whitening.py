@@ -1,4 +1,4 @@
-"""BERT-whitening (METHODS.md 1.1) on seeded synthetic data."""
+"""BERT-whitening (docs/METHODS.md 1.1) on seeded synthetic data."""
 
 from __future__ import annotations
 
