@@ -8,7 +8,10 @@ from __future__ import annotations
 
 
 class SimserveError(Exception):
-    """Base of every expected failure. `param` names the offending input field, if any."""
+    """Base of every expected failure. `param` names the offending input field, if any.
+
+    `retry_after` (seconds) is set only where the raiser knows better (an estimate of the
+    queued work); otherwise a 429/503 carries `lifecycle.retry_after_s`."""
 
     code = "internal_error"
 

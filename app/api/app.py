@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keyring = keyring  # GET /auth/key
     app.state.draining = False
-    install_error_handlers(app)
+    install_error_handlers(app, settings.lifecycle.retry_after_s)
     for router in ROUTERS:
         app.include_router(router)
     install_docs(app)

@@ -13,7 +13,7 @@ from app.errors import NotReady
 async def get_container(request: Request) -> Container:
     container: Container | None = getattr(request.app.state, "container", None)
     if container is None:
-        raise NotReady("server is starting", retry_after=1)
+        raise NotReady("server is starting")
     return container
 
 
@@ -22,7 +22,7 @@ async def ready_container(request: Request) -> Container:
     container = await get_container(request)
     if not container.ready:
         reason = "server is draining" if container.draining else container.not_ready_reason
-        raise NotReady(reason or "server is not ready", retry_after=1)
+        raise NotReady(reason or "server is not ready")
     return container
 
 

@@ -88,7 +88,9 @@ def error_response(
 ) -> JSONResponse:
     """The error body for `status`; `request` (or its path) picks OpenAI's shape under /v1/.
 
-    429 and 503 always carry Retry-After (1 s unless given); 401 carries WWW-Authenticate.
+    429 and 503 always carry Retry-After: `retry_after` rounded to whole seconds (at
+    least 1; 1 when not given, but every caller in the app passes
+    `lifecycle.retry_after_s` or an estimate); 401 carries WWW-Authenticate.
     """
     if isinstance(request, str):
         path = request
@@ -125,11 +127,17 @@ def _loc_to_param(loc: tuple) -> str | None:
     return out
 
 
-async def _domain(request: Request, exc: e.SimserveError) -> JSONResponse:
-    status = status_for(exc)
-    if status >= 500 and not isinstance(exc, e.NotReady | e.Unavailable | e.DeadlineExceeded):
-        log.error("%s on %s: %s", exc.code, request.url.path, exc.message)
-    return error_response(request, status, exc.code, exc.message, exc.param, exc.retry_after)
+def _domain_handler(retry_after_s: float):
+    async def _domain(request: Request, exc: e.SimserveError) -> JSONResponse:
+        status = status_for(exc)
+        if status >= 500 and not isinstance(exc, e.NotReady | e.Unavailable | e.DeadlineExceeded):
+            log.error("%s on %s: %s", exc.code, request.url.path, exc.message)
+        retry_after = exc.retry_after
+        if retry_after is None and status in (429, 503):
+            retry_after = retry_after_s
+        return error_response(request, status, exc.code, exc.message, exc.param, retry_after)
+
+    return _domain
 
 
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -198,8 +206,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 500, "internal_error", "internal server error")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(e.SimserveError, _domain)
+def install_error_handlers(app: FastAPI, retry_after_s: float = 1) -> None:
+    """`retry_after_s` (lifecycle.retry_after_s): Retry-After of a 429/503 whose error
+    names no better estimate."""
+    app.add_exception_handler(e.SimserveError, _domain_handler(retry_after_s))
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

@@ -123,7 +123,7 @@ class DynamicBatcher(Generic[Item, Result]):
             self._queue.clear()
             self._pending_cost = 0
         for entry in left:
-            _settle(entry.ticket.future, error=NotReady("server is shutting down", retry_after=1))
+            _settle(entry.ticket.future, error=NotReady("server is shutting down"))
 
     @property
     def alive(self) -> bool:
@@ -153,11 +153,10 @@ class DynamicBatcher(Generic[Item, Result]):
         entries = [_Entry(it, self._cost(it), ticket, i, now) for i, it in enumerate(items)]
         with self._cond:
             if self._stopping or not self._started:
-                raise NotReady(f"model {self.name!r} is not accepting work", retry_after=1)
+                raise NotReady(f"model {self.name!r} is not accepting work")
             if len(self._queue) + len(entries) > self._settings.queue_size:
                 raise Overloaded(
-                    f"model {self.name!r} queue is full ({self._settings.queue_size} texts); retry later",
-                    retry_after=1,
+                    f"model {self.name!r} queue is full ({self._settings.queue_size} texts); retry later"
                 )
             cost = sum(e.cost for e in entries)
             expected = self.expected_wait_s(cost)

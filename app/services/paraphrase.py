@@ -199,7 +199,7 @@ class ParaphraseService:
         self, gen: _Generator, prompt, params, rng, deadline: float, steps=None
     ) -> Generated:
         if self._slots.locked() and self._waiting >= self.settings.max_queued:
-            raise Overloaded("too many paraphrase requests waiting; retry later", retry_after=1)
+            raise Overloaded("too many paraphrase requests waiting; retry later")
         self._waiting += 1
         try:
             await asyncio.wait_for(self._slots.acquire(), max(deadline - time.monotonic(), 0.001))

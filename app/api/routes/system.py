@@ -49,7 +49,9 @@ async def ready(container: ContainerDep) -> Response:
         if container.draining
         else (container.not_ready_reason or "a model worker is not running")
     )
-    return error_response(None, 503, "not_ready", reason, retry_after=1)
+    return error_response(
+        None, 503, "not_ready", reason, retry_after=container.settings.lifecycle.retry_after_s
+    )
 
 
 @router.get("/metrics", response_class=Response)

@@ -94,10 +94,12 @@ def test_limits_are_settings_and_answer_413(tiny_models_dir):
 
 
 def test_full_queue_answers_429_with_retry_after(tiny_models_dir):
-    settings = tiny_settings(tiny_models_dir, batcher={"queue_size": 2})
+    settings = tiny_settings(
+        tiny_models_dir, batcher={"queue_size": 2}, lifecycle={"retry_after_s": 7}
+    )
     with TestClient(create_app(settings)) as c:
         r = c.post("/embed", json={"texts": ["a", "b", "c"]})
-        assert r.status_code == 429 and r.headers["retry-after"] == "1"
+        assert r.status_code == 429 and r.headers["retry-after"] == "7"
         assert r.json()["error"]["code"] == "overloaded"
         assert c.post("/embed", json={"texts": ["a"]}).status_code == 200
 

@@ -149,14 +149,16 @@ def _count(metrics_text: str, name: str) -> float:
 
 
 def test_draining_answers_503_with_retry_after_and_probes_still_answer(tiny_models_dir):
-    with TestClient(create_app(tiny_settings(tiny_models_dir))) as c:
+    settings = tiny_settings(tiny_models_dir, lifecycle={"retry_after_s": 7})
+    with TestClient(create_app(settings)) as c:
         assert c.get("/health/ready").status_code == 200
         begin_drain(c.app)
         r = c.get("/health/ready")
-        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert r.status_code == 503 and r.headers["retry-after"] == "7"
         assert _assert_contract(r, "/health/ready")["code"] == "not_ready"
         r = c.post("/embed", json={"texts": ["a"]})
         assert r.status_code == 503 and "draining" in _assert_contract(r, "/embed")["message"]
+        assert r.headers["retry-after"] == "7"
         r = c.post("/v1/embeddings", json={"input": "a", "model": "tiny"})
         assert r.status_code == 503 and _assert_contract(r, "/v1/embeddings")["type"]
         assert c.get("/health/live").status_code == 200

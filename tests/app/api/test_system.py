@@ -42,13 +42,15 @@ def test_unknown_route_and_method_use_the_error_shape(client):
 
 
 def test_not_ready_without_models(tmp_path):
-    with TestClient(create_app(tiny_settings(tmp_path))) as c:
+    settings = tiny_settings(tmp_path, lifecycle={"retry_after_s": 7})
+    with TestClient(create_app(settings)) as c:
         assert c.get("/health/live").status_code == 200
         r = c.get("/health/ready")
-        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert r.status_code == 503 and r.headers["retry-after"] == "7"
         assert "export-default" in r.json()["error"]["message"]
         r = c.post("/embed", json={"texts": ["x"]})
         assert r.status_code == 503 and r.json()["error"]["code"] == "not_ready"
+        assert r.headers["retry-after"] == "7"
 
 
 def test_real_uvicorn_serves_concurrent_clients_consistently(live):
