@@ -44,7 +44,8 @@ class Container:
     async def close(self) -> None:
         self.ready = False
         self.draining = True
-        await asyncio.to_thread(self.registry.close, self.settings.batcher.request_timeout_s)
+        # one shared deadline for every model's queued work (lifecycle.drain_timeout_s)
+        await asyncio.to_thread(self.registry.close, self.settings.lifecycle.drain_timeout_s)
         # after the batchers drained: no write is in flight; checkpoint every index
         await asyncio.to_thread(self.collections.store.close)
 

@@ -10,7 +10,8 @@ padded size fits the token budget, and runs each. Guarantees:
 - every failure of a run reaches every request that had an item in it;
 - every wait has a timeout (`DeadlineExceeded`), and a request that timed out or was
   cancelled is skipped instead of computed;
-- `stop()` drains what is queued, then fails whatever is left with `NotReady`.
+- `stop()` drains what is queued, then fails whatever is left with `NotReady`;
+  `stop_all()` stops several batchers against one shared deadline.
 """
 
 from __future__ import annotations
@@ -111,11 +112,15 @@ class DynamicBatcher(Generic[Item, Result]):
             self._started = True
             self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop accepting, drain the queue within `timeout`, fail what is left."""
+    def request_stop(self) -> None:
+        """Stop accepting new work; the worker keeps draining the queue. Does not wait."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop accepting, drain the queue within `timeout`, fail what is left."""
+        self.request_stop()
         if self._started:
             self._thread.join(timeout)
         with self._cond:
@@ -290,3 +295,15 @@ class DynamicBatcher(Generic[Item, Result]):
                     self._run(run)
                 except Exception:  # never let the worker die: waiters would hang
                     log.exception("batcher %s: unexpected error", self.name)
+
+
+def stop_all(batchers: Sequence[DynamicBatcher], timeout: float) -> None:
+    """Stop every batcher within one shared deadline of `timeout` seconds (not N x timeout).
+
+    All stop accepting and drain in parallel first; each then gets what is left of the
+    deadline to finish before its remaining queue is failed with `NotReady`."""
+    deadline = time.monotonic() + timeout
+    for batcher in batchers:
+        batcher.request_stop()
+    for batcher in batchers:
+        batcher.stop(max(0.0, deadline - time.monotonic()))

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.engines.batcher import BatchStats, DynamicBatcher
+from app.engines.batcher import BatchStats, DynamicBatcher, stop_all
 from app.engines.encoder import EncodedText, Encoder, EncodeRequest
 from app.engines.manifest import MANIFEST_FILE, ModelManifest
 from app.engines.tokenizer import bucket_length
@@ -107,8 +107,8 @@ class ModelRegistry:
                 served.encoder.run([EncodeRequest(t) for t in served.encoder.tokenize([text])])
 
     def close(self, timeout: float = 30.0) -> None:
-        for served in self._served.values():
-            served.batcher.stop(timeout)
+        """Stop every model's batcher; all drain in parallel within one `timeout`."""
+        stop_all([served.batcher for served in self._served.values()], timeout)
 
     # -- lookup ----------------------------------------------------------------------------
     def names(self) -> list[str]:
