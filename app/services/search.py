@@ -195,19 +195,25 @@ class SearchService:
         return results
 
 
+# hybrid fuses this many hits of each list at least: a document both lists rank well but
+# neither first gains from RRF only if both lists reach it (see BENCHMARKS.md, FAQ matching)
+HYBRID_DEPTH = 50
+
+
 def _mixed(
     coll, mode: SearchMode, queries: Sequence[str], vectors: np.ndarray, fetch: int, flt
 ) -> tuple[list[list[Hit]], Extras]:
     """Lexical or hybrid candidates per query, `fetch` each, every hit scored by its cosine
     (best of text and aliases, like dense hits) so `score` means the same in every mode."""
     all_hits, all_extras = [], []
+    depth = fetch if mode is SearchMode.LEXICAL else max(fetch, HYBRID_DEPTH)
     for query, vector in zip(queries, vectors, strict=True):
-        lexical = coll.lexical(query, fetch, flt)
+        lexical = coll.lexical(query, depth, flt)
         bm25 = {h.iid: h.score for h in lexical}
         if mode is SearchMode.LEXICAL:
             order, fused, dense = [(h.iid, None) for h in lexical], False, {}
         else:
-            dense = {h.iid: h for h in coll.search(vector[None], fetch, flt)[0]}
+            dense = {h.iid: h for h in coll.search(vector[None], depth, flt)[0]}
             order = reciprocal_rank_fusion([list(dense), list(bm25)])[:fetch]
             fused = True
         by_iid = {h.iid: h for h in lexical}
