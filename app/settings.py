@@ -7,8 +7,9 @@ Nothing here is read at import time: `Settings()` is called by the entry point o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Fine steps where most sentences fall: a batch pads to its longest text's bucket, so coarse
@@ -19,7 +20,7 @@ DEFAULT_BUCKETS = (16, 24, 32, 40, 48, 64, 96, 128, 192, 256, 384, 512)
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
 
 
 class ModelSettings(BaseModel):
@@ -30,7 +31,7 @@ class ModelSettings(BaseModel):
         default_factory=list, description="Model names to load; empty means every folder found."
     )
     default: str = "minilm"
-    device: str = Field("auto", description="auto | cpu | cuda")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
     intra_op_threads: int = Field(0, ge=0, description="0 = onnxruntime's default (all cores)")
     inter_op_threads: int = Field(1, ge=1)
     allow_spinning: bool = Field(
@@ -39,13 +40,6 @@ class ModelSettings(BaseModel):
     )
     verify_checksums: bool = True
     warmup: bool = True
-
-    @field_validator("device")
-    @classmethod
-    def _device(cls, value: str) -> str:
-        if value not in {"auto", "cpu", "cuda"}:
-            raise ValueError("device must be one of: auto, cpu, cuda")
-        return value
 
 
 class BatcherSettings(BaseModel):
@@ -92,24 +86,21 @@ class GenerationSettings(BaseModel):
     max_concurrent: int = Field(1, ge=1, description="decodes running at once (CPU bound)")
     max_queued: int = Field(16, ge=0, description="requests waiting for a decode slot before 429")
     timeout_s: float = Field(30.0, gt=0, description="wait for a slot + decode + rerank")
-    decode_mode: str = Field(
+    decode_mode: Literal["cached", "full"] = Field(
         "cached", description="cached (KV cache) | full (re-run every step; benchmarks only)"
     )
-
-    @field_validator("decode_mode")
-    @classmethod
-    def _decode_mode(cls, value: str) -> str:
-        if value not in {"cached", "full"}:
-            raise ValueError("decode_mode must be one of: cached, full")
-        return value
 
 
 class CollectionSettings(BaseModel):
     """Retrieval: where collections live, which index backend, request limits, rerank cache."""
 
     data_dir: Path = Path("var/collections")
-    default_backend: str = Field("faiss", description="faiss | milvus, when PUT omits backend")
-    default_index: str = Field("hnsw", description="flat | hnsw | ivf, when PUT omits index")
+    default_backend: Literal["faiss", "milvus"] = Field(
+        "faiss", description="when PUT omits backend"
+    )
+    default_index: Literal["flat", "hnsw", "ivf"] = Field(
+        "hnsw", description="when PUT omits index"
+    )
     milvus_uri: str = Field(
         "", description="Milvus endpoint (http://host:19530); empty = milvus-lite file in data_dir"
     )
@@ -153,20 +144,6 @@ class CollectionSettings(BaseModel):
     max_calibration_pairs: int = Field(
         5000, ge=20, description="labelled pairs (or scores) per PUT /collections/{name}/calibration"
     )
-
-    @field_validator("default_backend")
-    @classmethod
-    def _backend(cls, value: str) -> str:
-        if value not in {"faiss", "milvus"}:
-            raise ValueError("default_backend must be one of: faiss, milvus")
-        return value
-
-    @field_validator("default_index")
-    @classmethod
-    def _index(cls, value: str) -> str:
-        if value not in {"flat", "hnsw", "ivf"}:
-            raise ValueError("default_index must be one of: flat, hnsw, ivf")
-        return value
 
 
 class AuthSettings(BaseModel):

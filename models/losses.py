@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from app.enums import parse_enum
+
 COSENT_SCALE = 20.0  # lambda; temperature 0.05 (docs/METHODS.md 2.1)
 MASKED = 1e12  # subtracted from pair differences with no valid order, as in [CS-code]
 
@@ -24,11 +26,7 @@ class Objective(StrEnum):
 
     @classmethod
     def parse(cls, value: str | Objective) -> Objective:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValueError(f"unknown objective {value!r}; valid: {valid}") from None
+        return parse_enum(cls, value, "objective")
 
 
 def split_pairs(

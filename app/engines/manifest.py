@@ -12,22 +12,23 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from app.enums import parse_enum
 from app.errors import InvalidInput
 
 MANIFEST_FILE = "manifest.json"
 FORMAT_VERSION = 1
 
 
-class ModelKind(str, Enum):
+class ModelKind(StrEnum):
     ENCODER = "encoder"
     SIMBERT = "simbert"
 
 
-class PoolingMode(str, Enum):
+class PoolingMode(StrEnum):
     """docs/METHODS.md 1.2. POOLER is the linear pooler Dense over [CLS] (no tanh)."""
 
     CLS = "cls"
@@ -37,14 +38,10 @@ class PoolingMode(str, Enum):
 
     @classmethod
     def parse(cls, value: str | PoolingMode) -> PoolingMode:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValueError(f"unknown pooling mode {value!r}; valid: {valid}") from None
+        return parse_enum(cls, value, "pooling mode")
 
 
-class OutputRole(str, Enum):
+class OutputRole(StrEnum):
     """What an ONNX output of encoder.onnx holds."""
 
     LAST_HIDDEN_STATE = "last_hidden_state"  # (batch, seq, hidden) float32

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from app.enums import parse_enum
 from app.generation.constraints import StepConstraints
 from app.generation.sampling import sample_logits
 from app.generation.spec import GeneratorSpec
@@ -29,11 +30,7 @@ class DecodeMode(StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> DecodeMode:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValueError(f"unknown decode mode {value!r}; valid: {valid}") from None
+        return parse_enum(cls, value, "decode mode")
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-
-def _parse_enum(cls: type[StrEnum], value: Any, what: str):
-    try:
-        return cls(value)
-    except ValueError:
-        valid = ", ".join(m.value for m in cls)
-        raise ValueError(f"unknown {what} {value!r}; valid: {valid}") from None
+from app.enums import parse_enum
 
 
 class IndexKind(StrEnum):
@@ -29,7 +23,7 @@ class IndexKind(StrEnum):
 
     @classmethod
     def parse(cls, value: Any) -> IndexKind:
-        return _parse_enum(cls, value, "index kind")
+        return parse_enum(cls, value, "index kind")
 
 
 class Backend(StrEnum):
@@ -38,7 +32,7 @@ class Backend(StrEnum):
 
     @classmethod
     def parse(cls, value: Any) -> Backend:
-        return _parse_enum(cls, value, "backend")
+        return parse_enum(cls, value, "backend")
 
 
 _LIMITS = {

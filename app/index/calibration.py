@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from app.index.base import _parse_enum
+from app.enums import parse_enum
 
 FORMAT_VERSION = 1
 MIN_PAIRS = 20  # below this an accuracy-optimal cut is mostly noise
@@ -39,7 +39,7 @@ class CalibrationMethod(StrEnum):
 
     @classmethod
     def parse(cls, value: Any) -> CalibrationMethod:
-        return _parse_enum(cls, value, "calibration method")
+        return parse_enum(cls, value, "calibration method")
 
 
 def model_fingerprint(files: Mapping[str, str]) -> str:

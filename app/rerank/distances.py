@@ -21,6 +21,8 @@ import numpy as np
 import ot
 from scipy.spatial.distance import cdist
 
+from app.enums import parse_enum
+
 
 class RerankMethod(StrEnum):
     WMD = "wmd"
@@ -28,11 +30,7 @@ class RerankMethod(StrEnum):
 
     @classmethod
     def parse(cls, value: str | RerankMethod) -> RerankMethod:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValueError(f"unknown rerank method {value!r}; valid: {valid}") from None
+        return parse_enum(cls, value, "rerank method")
 
 
 def check_tokens(name: str, x: np.ndarray) -> np.ndarray:

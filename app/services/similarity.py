@@ -14,6 +14,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from app.enums import parse_enum
 from app.errors import PayloadTooLarge, ValidationFailed
 from app.rerank.distances import RerankMethod, similarity, to_similarity
 from app.rerank.explain import transport_plan
@@ -29,13 +30,9 @@ class SimilarityMethod(StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> SimilarityMethod:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValidationFailed(
-                f"unknown method {value!r}; valid: {valid}", param="method"
-            ) from None
+        return parse_enum(
+            cls, value, "method", error=lambda msg: ValidationFailed(msg, param="method")
+        )
 
 
 # Each explained pair returns two (n, m) matrices of up to max_length^2 numbers.

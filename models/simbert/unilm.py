@@ -22,6 +22,8 @@ from enum import StrEnum
 import torch
 from torch import nn
 
+from app.enums import parse_enum
+
 
 class Architecture(StrEnum):
     BERT = "bert"
@@ -29,11 +31,7 @@ class Architecture(StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Architecture:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ValueError(f"unsupported architecture {value!r}; valid: {valid}") from None
+        return parse_enum(cls, value, "architecture", verb="unsupported")
 
 
 def unilm_allowed(token_type_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
