@@ -14,6 +14,7 @@ from app.index.store import CollectionStore
 from app.metrics import Metrics
 from app.services.augment import Augmenter
 from app.services.collections import CollectionService
+from app.services.duplicate_jobs import DuplicateJobs
 from app.services.embedding import EmbeddingService
 from app.services.matching import MatchService
 from app.services.paraphrase import ParaphraseService
@@ -36,6 +37,7 @@ class Container:
     similarity: SimilarityService
     paraphrases: ParaphraseService
     matching: MatchService
+    duplicate_jobs: DuplicateJobs
     ready: bool = False
     draining: bool = False
     not_ready_reason: str = "starting"
@@ -75,6 +77,7 @@ async def build_container(settings: Settings, metrics: Metrics) -> Container:
         similarity=SimilarityService(embeddings, settings.limits),
         paraphrases=paraphrases,
         matching=MatchService(collections, search),
+        duplicate_jobs=DuplicateJobs(collections),
     )
     if not registry.names():
         container.not_ready_reason = (

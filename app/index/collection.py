@@ -328,6 +328,13 @@ class Collection:
                 out[iid] = (scores[best], group[best][0])
         return out
 
+    def document_vectors(self, doc_iids: Sequence[int]) -> dict[int, np.ndarray]:
+        """doc iid -> its own stored (dimension,) float32 vector (aliases not included)."""
+        with self._lock:
+            self._check_open()
+            stored = self.docs.vectors_of(doc_iids, self.config.dimension)
+        return {i: group[0][1] for i, group in stored.items() if group and group[0][0] is None}
+
     # ---- per-collection settings stored with the documents (e.g. the calibration) ----------
     def meta(self, key: str) -> Any:
         with self._lock:
@@ -338,6 +345,19 @@ class Collection:
         with self._lock:
             self._check_open()
             self.docs.write_json(key, value)
+
+    def merge(self, groups: Sequence[tuple[str, Sequence[str]]]) -> WriteAck:
+        """Durably make each group's members aliases of its canonical document (DocStore.merge)
+        and update the index to match, under the write lock."""
+        with self._lock:
+            self._check_open()
+            result = self.docs.merge(groups)
+            self.index.remove(result.removed)
+            if result.merged:
+                self.index.upsert(result.alias_iids, result.alias_vectors)
+            self._aliases += result.merged
+            self._wrote(2 * result.merged)
+        return WriteAck(result.seq, result.merged, [], result.merged)
 
     def close(self, *, checkpoint: bool = True) -> None:
         with self._lock:

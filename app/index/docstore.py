@@ -84,6 +84,14 @@ class UpsertResult(NamedTuple):
     replaced: np.ndarray  # (r,) int64 iids of the aliases these documents had before
 
 
+class MergeResult(NamedTuple):
+    seq: int
+    merged: int  # documents turned into aliases
+    removed: np.ndarray  # (m,) int64 iids of those documents
+    alias_iids: np.ndarray  # (m,) int64 iids of the aliases made of their texts
+    alias_vectors: np.ndarray | None  # (m, d) float32, their vectors (None when m = 0)
+
+
 class DeleteResult(NamedTuple):
     seq: int
     iids: np.ndarray  # (m,) int64 of the documents actually removed
@@ -414,6 +422,55 @@ class DocStore:
         for group in out.values():
             group.sort(key=lambda item: item[0] is not None)
         return out
+
+    def merge(self, groups: Sequence[tuple[str, Sequence[str]]]) -> MergeResult:
+        """Turn documents into aliases of a canonical one, all groups in one durable
+        transaction: each member is deleted (tombstoned), its text becomes an alias of the
+        canonical document with the member's vector (a fresh iid), and its aliases move to the
+        canonical document (same iids and vectors). Groups whose canonical document is gone,
+        and members that are gone or are the canonical one, are skipped."""
+        removed: list[int] = []
+        added: list[tuple[int, bytes]] = []
+        merged = 0
+        with self._lock, self._transaction():
+            seq = self._next_seq()
+            for canonical, members in groups:
+                row = self._conn.execute(
+                    "SELECT iid FROM docs WHERE id = ?", (canonical,)
+                ).fetchone()
+                if row is None:
+                    continue
+                for member in dict.fromkeys(members):
+                    gone = None if member == canonical else self._conn.execute(
+                        "DELETE FROM docs WHERE id = ? RETURNING iid, text, vector", (member,)
+                    ).fetchone()  # fmt: skip
+                    if gone is None:
+                        continue
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO tombstones(iid, seq) VALUES (?, ?)", (gone[0], seq)
+                    )
+                    self._conn.execute(
+                        "UPDATE aliases SET doc_iid = ?, seq = ? WHERE doc_iid = ?",
+                        (row[0], seq, gone[0]),
+                    )
+                    iid = int(self._reserve_iids(1)[0])
+                    self._conn.execute(
+                        "INSERT INTO aliases(iid, doc_iid, text, vector, seq) VALUES (?, ?, ?, ?, ?)",
+                        (iid, row[0], gone[1], gone[2], seq),
+                    )
+                    lexical.remove_rows(self._conn, [gone[0]])
+                    lexical.write_rows(self._conn, [(iid, gone[1])])
+                    removed.append(gone[0])
+                    added.append((iid, gone[2]))
+                    merged += 1
+        vectors = np.frombuffer(b"".join(v for _, v in added), dtype="<f4")
+        return MergeResult(
+            seq,
+            merged,
+            np.array(removed, dtype=np.int64),
+            np.array([i for i, _ in added], dtype=np.int64),
+            vectors.reshape(len(added), -1).astype(np.float32) if added else None,
+        )
 
     def tombstones_since(self, seq: int) -> np.ndarray:
         with self._lock:

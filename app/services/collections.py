@@ -207,13 +207,7 @@ class CollectionService:
         (reported in the ack's `duplicates`, or the whole upsert refused)."""
         coll = self.store.get(name)
         self._check_documents(docs, coll.config.dimension)
-        threshold = None
-        if duplicates is not None:
-            served = coll.config.model in self.embeddings.registry.names()
-            files = self.embeddings.model(coll.config.model).manifest.files if served else None
-            threshold = threshold_for(
-                coll, duplicates, None if files is None else model_fingerprint(files)
-            )
+        threshold = None if duplicates is None else self._threshold(coll, duplicates)
         docs = list({d.id: d for d in docs}.values())
         given = [d.vector is not None for d in docs]
         vectors = np.zeros((len(docs), coll.config.dimension), dtype=np.float32)
@@ -237,6 +231,16 @@ class CollectionService:
             else checker(coll, documents, vectors, threshold, duplicates.action)
         )
         return await asyncio.to_thread(coll.upsert, documents, vectors, alias_vectors, before)
+
+    def _threshold(self, coll: Collection, check: DuplicateCheck) -> float:
+        served = coll.config.model in self.embeddings.registry.names()
+        files = self.embeddings.model(coll.config.model).manifest.files if served else None
+        return threshold_for(coll, check, None if files is None else model_fingerprint(files))
+
+    async def duplicate_threshold(self, name: str, check: DuplicateCheck) -> float:
+        """The cosine threshold `check` implies for collection `name` (given or calibrated)."""
+        coll = self.store.get(name)
+        return await asyncio.to_thread(self._threshold, coll, check)
 
     async def _aliases(
         self, docs: Sequence[DocumentInput], augment: AugmentOptions | None

@@ -1,6 +1,15 @@
 """Every router the app serves; one line per area."""
 
-from app.api.routes import collections, embed, keys, matching, paraphrase, search, system
+from app.api.routes import (
+    collections,
+    duplicates,
+    embed,
+    keys,
+    matching,
+    paraphrase,
+    search,
+    system,
+)
 
 ROUTERS = [
     system.router,
@@ -8,6 +17,7 @@ ROUTERS = [
     collections.router,
     search.router,
     matching.router,
+    duplicates.router,
     paraphrase.router,
     keys.router,
 ]

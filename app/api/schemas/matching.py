@@ -63,3 +63,39 @@ class MatchResponse(BaseModel):
     threshold: float
     hit: HitOut | None = Field(description="the best hit when matched, else null")
     alternatives: list[HitOut]
+
+
+class DuplicatesJobRequest(StrictModel):
+    threshold: float | None = Field(
+        None,
+        description="cosine at or above which two documents are duplicates; default: "
+        "the collection's calibration threshold",
+    )
+    k: int = Field(10, description="neighbours searched per document (1-50)")
+    max_documents: int = Field(10_000, description="documents scanned at most, in id order")
+
+
+class ClusterMemberOut(BaseModel):
+    id: str
+    score: float = Field(description="cosine to the canonical document")
+
+
+class ClusterOut(BaseModel):
+    canonical: str = Field(description="the oldest document of the cluster")
+    members: list[ClusterMemberOut]
+
+
+class DuplicatesJobOut(BaseModel):
+    id: str
+    collection: str
+    status: Literal["running", "done", "cancelled", "failed", "merged"]
+    threshold: float
+    k: int
+    max_documents: int
+    done: int = Field(description="documents scanned so far")
+    total: int = Field(description="documents to scan")
+    clusters: list[ClusterOut] = Field(description="when done: largest first")
+    error: str | None = None
+    started_at: float
+    finished_at: float | None = None
+    merged: int | None = Field(None, description="merge only: documents turned into aliases")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -43,3 +44,21 @@ def live(tiny_models_dir) -> Iterator[httpx.Client]:
     )
     with server, httpx.Client(base_url=server.url, timeout=30) as http:
         yield http
+
+
+@pytest.fixture()
+def faq_settings(tiny_models_dir, tmp_path) -> Settings:
+    """Tiny settings whose collections live in this test's tmp_path (kept across a restart)."""
+    return tiny_settings(tiny_models_dir, collections={"data_dir": str(tmp_path)})
+
+
+@contextmanager
+def faq_client(settings: Settings, docs: list[dict]) -> Iterator[TestClient]:
+    """A TestClient serving a flat collection `faq` holding `docs`, upserted one by one (in
+    order, so the first is the oldest)."""
+    with TestClient(create_app(settings)) as client:
+        assert client.put("/collections/faq", json={"index": {"kind": "flat"}}).status_code == 201
+        for doc in docs:
+            r = client.post("/collections/faq/documents", json={"documents": [doc]})
+            assert r.status_code == 200, r.text
+        yield client

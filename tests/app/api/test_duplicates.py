@@ -4,25 +4,16 @@ and FAISS). Identical texts have cosine 1, so a threshold of 0.999 flags exactly
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.api.app import create_app
-from tests.app.api.conftest import tiny_settings
+from tests.app.api.conftest import faq_client
 
 DOCS = [("q1", "how do I reset my password"), ("q2", "where is my parcel")]
 
 
 @pytest.fixture()
-def api(tiny_models_dir, tmp_path):
-    settings = tiny_settings(tiny_models_dir, collections={"data_dir": str(tmp_path)})
-    with TestClient(create_app(settings)) as client:
-        assert client.put("/collections/faq", json={"index": {"kind": "flat"}}).status_code == 201
-        docs = [
-            {"id": i, "text": t, "aliases": ["lost parcel"] if i == "q2" else []} for i, t in DOCS
-        ]
-        assert (
-            client.post("/collections/faq/documents", json={"documents": docs}).status_code == 200
-        )
+def api(faq_settings):
+    docs = [{"id": i, "text": t, "aliases": ["lost parcel"] if i == "q2" else []} for i, t in DOCS]
+    with faq_client(faq_settings, docs) as client:
         yield client
 
 

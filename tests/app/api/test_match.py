@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.api.app import create_app
 from app.index.calibration import model_fingerprint
-from tests.app.api.conftest import tiny_settings
+from tests.app.api.conftest import faq_client
 
 DOCS = [
     ("q1", "how do I reset my password"),
@@ -23,17 +23,13 @@ OTHER = ["the weather is nice", "a red bicycle", "sing a song", "green tea", "th
 
 
 @pytest.fixture()
-def settings(tiny_models_dir, tmp_path):
-    return tiny_settings(tiny_models_dir, collections={"data_dir": str(tmp_path)})
+def settings(faq_settings):
+    return faq_settings
 
 
 @pytest.fixture()
 def api(settings):
-    with TestClient(create_app(settings)) as client:
-        assert client.put("/collections/faq", json={"index": {"kind": "flat"}}).status_code == 201
-        docs = [{"id": i, "text": t} for i, t in DOCS]
-        r = client.post("/collections/faq/documents", json={"documents": docs})
-        assert r.status_code == 200, r.text
+    with faq_client(settings, [{"id": i, "text": t} for i, t in DOCS]) as client:
         yield client
 
 
