@@ -7,7 +7,6 @@ var/bench/. `synthetic` grows a real set to any size (see its docstring).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from tqdm import tqdm
 from app.engines.encoder import Encoder, EncodeRequest
 from app.engines.pooling import l2_normalize
 from app.settings import BatcherSettings, ModelSettings
+from models import corpus
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -25,13 +25,9 @@ SETS = ("stsb-en", "sick", "msrp")
 
 
 def read_pairs(path: Path) -> tuple[list[str], list[str], np.ndarray]:
-    with open(path, encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    return (
-        [r["sentence1"] for r in rows],
-        [r["sentence2"] for r in rows],
-        np.array([float(r["score"]) for r in rows]),
-    )
+    """(sentence1s, sentence2s, scores float64) through the one strict reader."""
+    pairs = corpus.read_pairs(path)
+    return pairs.first, pairs.second, pairs.scores
 
 
 def sentences() -> list[str]:

@@ -1,4 +1,7 @@
-"""Reading sentence files: plain text (one per line) and pairs TSVs (`sentence1 sentence2 score`)."""
+"""Reading sentence files: plain text (one per line) and pairs TSVs (`sentence1 sentence2 score`).
+
+`read_pairs` is the one pairs TSV reader (training, evaluation, threshold and whitening
+fits, benchmarks): strict, and every error names the file and line."""
 
 from __future__ import annotations
 
@@ -10,54 +13,59 @@ import numpy as np
 
 from app.errors import InvalidInput
 
-PAIR_COLUMNS = ("sentence1", "sentence2")
+HEADER = ("sentence1", "sentence2", "score")
 
 
 @dataclass(frozen=True)
-class PairSet:
-    """A scored pairs file: left[i], right[i] and score[i] (float64)."""
+class Pairs:
+    first: list[str]
+    second: list[str]
+    scores: np.ndarray  # (N,) float64
 
-    left: list[str]
-    right: list[str]
-    scores: np.ndarray  # (n,) float64
+    def __len__(self) -> int:
+        return len(self.first)
 
-
-def _rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-            header = next(reader, None)
-            rows = [row for row in reader if row]
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc}") from None
-    if header is None:
-        raise InvalidInput(f"{path} is empty")
-    return header, rows
+    def rounded(self, step: float | None) -> Pairs:
+        """The same pairs with scores rounded to the nearest multiple of `step` (None: as is)."""
+        if step is None:
+            return self
+        return Pairs(self.first, self.second, np.round(self.scores / step) * step)
 
 
-def _column_indices(header: list[str], path: Path, names: tuple[str, ...]) -> list[int]:
-    missing = [n for n in names if n not in header]
-    if missing:
-        raise InvalidInput(f"{path}: header {header} lacks columns {missing}")
-    return [header.index(n) for n in names]
-
-
-def read_pairs(path: str | Path) -> PairSet:
-    """A TSV with header `sentence1<TAB>sentence2<TAB>score` (the ../shared/data format)."""
+def read_pairs(path: Path) -> Pairs:
+    """Read a UTF-8 pairs TSV. Raises InvalidInput naming the file and line on bad rows."""
     path = Path(path)
-    header, rows = _rows(path)
-    a, b, s = _column_indices(header, path, PAIR_COLUMNS + ("score",))
-    left, right, scores = [], [], []
-    for line, row in enumerate(rows, start=2):
-        try:
-            left.append(row[a])
-            right.append(row[b])
-            scores.append(float(row[s]))
-        except (IndexError, ValueError):
-            raise InvalidInput(f"{path}:{line}: expected sentence1, sentence2, score") from None
-    if len(scores) < 2:
-        raise InvalidInput(f"{path}: need at least 2 scored pairs, found {len(scores)}")
-    return PairSet(left, right, np.asarray(scores, dtype=np.float64))
+    if not path.is_file():
+        raise InvalidInput(f"pairs file {path} does not exist", param="path")
+    first: list[str] = []
+    second: list[str] = []
+    scores: list[float] = []
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(rows, None)
+        if header is None or tuple(h.strip() for h in header[:3]) != HEADER:
+            raise InvalidInput(f"{path}: first line must be the header {'<TAB>'.join(HEADER)}")
+        for lineno, row in enumerate(rows, start=2):
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) < 3:
+                raise InvalidInput(
+                    f"{path}:{lineno}: expected 3 tab-separated fields, got {len(row)}"
+                )
+            try:
+                score = float(row[2])
+            except ValueError:
+                raise InvalidInput(f"{path}:{lineno}: score {row[2]!r} is not a number") from None
+            if not np.isfinite(score):
+                raise InvalidInput(f"{path}:{lineno}: score {row[2]!r} is not finite")
+            if not row[0].strip() or not row[1].strip():
+                raise InvalidInput(f"{path}:{lineno}: empty sentence")
+            first.append(row[0])
+            second.append(row[1])
+            scores.append(score)
+    if len(first) < 2:
+        raise InvalidInput(f"{path}: need at least 2 pairs, got {len(first)}")
+    return Pairs(first, second, np.asarray(scores, dtype=np.float64))
 
 
 def read_sentences(path: str | Path) -> list[str]:
@@ -67,9 +75,8 @@ def read_sentences(path: str | Path) -> list[str]:
     """
     path = Path(path)
     if path.suffix.lower() == ".tsv":
-        header, rows = _rows(path)
-        indices = _column_indices(header, path, PAIR_COLUMNS)
-        sentences = [row[i] for row in rows for i in indices if i < len(row)]
+        pairs = read_pairs(path)
+        sentences = [s for pair in zip(pairs.first, pairs.second, strict=True) for s in pair]
     else:
         try:
             sentences = path.read_text(encoding="utf-8").splitlines()

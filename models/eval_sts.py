@@ -17,7 +17,7 @@ from scipy.stats import spearmanr
 
 from app.engines.pooling import l2_normalize
 from app.errors import InvalidInput
-from models.corpus import PairSet, read_pairs
+from models.corpus import Pairs, read_pairs
 from models.encoding import encode_all, load_encoder
 
 MAX_SPEARMAN_DIFF = 0.05
@@ -39,14 +39,14 @@ class ReferenceResult(NamedTuple):
         return abs(self.spearman_diff) <= MAX_SPEARMAN_DIFF and self.max_abs_diff <= MAX_VECTOR_DIFF
 
 
-def unique_sentences(pairs: PairSet) -> tuple[list[str], np.ndarray, np.ndarray]:
+def unique_sentences(pairs: Pairs) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Sentences each encoded once: (unique, index of left[i], index of right[i])."""
-    unique = list(dict.fromkeys(pairs.left + pairs.right))
+    unique = list(dict.fromkeys(pairs.first + pairs.second))
     where = {s: i for i, s in enumerate(unique)}
     return (
         unique,
-        np.array([where[s] for s in pairs.left]),
-        np.array([where[s] for s in pairs.right]),
+        np.array([where[s] for s in pairs.first]),
+        np.array([where[s] for s in pairs.second]),
     )
 
 

@@ -34,12 +34,9 @@ def fit_threshold(
     models_dir: str | Path, model: str, data: str | Path, method: str, batch_size: int = 32
 ) -> Calibration:
     encoder = load_encoder(models_dir, model)
-    pairs = read_pairs(data)
+    pairs = read_pairs(data)  # every score finite, or InvalidInput naming file:line
     labels = pairs.scores
-    if not np.all(np.isfinite(labels)):
-        bad = int(np.flatnonzero(~np.isfinite(labels))[0])
-        raise InvalidInput(f"{data}: the score of pair {bad} (line {bad + 2}) is not a number")
-    cosines = pair_cosines(encoder, list(pairs.left), list(pairs.right), batch_size)
+    cosines = pair_cosines(encoder, list(pairs.first), list(pairs.second), batch_size)
     try:
         return fit(
             cosines, labels, model=model, fingerprint=model_fingerprint(encoder.manifest.files),

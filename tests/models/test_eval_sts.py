@@ -80,7 +80,7 @@ def test_bad_tsv_exit_2(tiny_models_dir, tmp_path, capsys):
     (tmp_path / "bad.tsv").write_text("a\tb\n1\t2\n", encoding="utf-8")
     argv = ["eval-sts", "--model", "tiny", "--models-dir", str(tiny_models_dir)]
     assert main(argv + ["--data", str(tmp_path / "bad.tsv")]) == 2
-    assert "lacks columns" in capsys.readouterr().err
+    assert "bad.tsv: first line must be the header" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

@@ -67,7 +67,7 @@ def test_cli_writes_a_calibration_the_server_takes(tiny_models_dir, tmp_path, ca
     [
         ([("a b", "a b", 1)] * 25, "one class only"),
         (labelled(8), "too few pairs: 8"),
-        ([*labelled(24), ("a b", "c d", "nan")], "(line 26) is not a number"),
+        ([*labelled(24), ("a b", "c d", "nan")], "pairs.tsv:26: score 'nan' is not finite"),
         ([*labelled(24), ("a b", "c d", 2)], "labels must be 0 or 1; index 24"),
     ],
 )
