@@ -33,7 +33,8 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from app.api.app import create_app
-from app.index.calibration import best_threshold, fit
+from app.engines.manifest import read_manifest
+from app.index.calibration import best_threshold, fit, model_fingerprint
 from app.settings import Settings
 from benchmarks.report import table, write_section
 from models.bilingual.data import Part, hash_split, subsample
@@ -201,6 +202,12 @@ def main() -> None:
             ])  # fmt: skip
             print(dup_rows[-1], flush=True)
 
+    for name in sorted({args.en_model, zh_model}):
+        folder = next(d / name for d in zoo if (d / name / "manifest.json").exists())
+        manifest = read_manifest(folder)
+        quant = manifest.onnx.quantization or "fp32"
+        notes.append(f"`{name}`: {folder.relative_to(REPO)}, {quant}, fingerprint "
+                     f"{model_fingerprint(manifest.files)}.")  # fmt: skip
     if zh_model != args.zh_model:
         notes.append(f"`{args.zh_model}` was not found when this ran, so the Chinese sets use "
                      f"`{zh_model}` (an English model: its Chinese figures are a floor).")  # fmt: skip
