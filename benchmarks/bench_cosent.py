@@ -21,8 +21,9 @@ import torch
 
 from benchmarks.report import write_section
 from models.losses import Objective
-from models.train_cosent import TrainConfig, train
+from models.train_cosent import train
 from models.training.checkpoint import RunState, load_trainer_state
+from models.training.config import TrainConfig
 
 SECTION = "cosent-training"
 TITLE = "CoSENT vs Sentence-BERT softmax vs cosine-MSE (STS-B dev, Spearman x100)"
@@ -130,7 +131,7 @@ def served_dev_spearman(folder: Path, dev_path: Path) -> float:
 
     from app.engines.encoder import Encoder, EncodeRequest
     from app.settings import BatcherSettings, ModelSettings
-    from models.train_cosent import spearman_x100
+    from models.training.evaluation import spearman_x100
     from models.training.pairs import read_pairs
 
     encoder = Encoder.load(folder, ModelSettings(device="cpu"), BatcherSettings())

@@ -14,7 +14,7 @@ from pathlib import Path
 from app.errors import SimserveError
 from models.bilingual.data import CHINESE_TASKS, training_texts
 from models.bilingual.folder import extend_folder
-from models.train_cosent import resolve_source
+from models.training.config import resolve_source
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,6 @@ from tqdm.auto import tqdm
 from app.engines.manifest import PoolingMode
 from app.errors import Conflict, InvalidInput
 from models.losses import PairLoss
-from models.train_cosent import TrainConfig, TrainResult, resolve_source, spearman_x100
 from models.training.checkpoint import (
     EpochRecord,
     RunState,
@@ -26,6 +25,7 @@ from models.training.checkpoint import (
     save_trainer_state,
     write_run_json,
 )
+from models.training.config import TrainConfig, TrainResult, resolve_source
 from models.training.encoder import (
     embed,
     encode,
@@ -34,6 +34,7 @@ from models.training.encoder import (
     served_pooling,
     write_legacy_pooling_config,
 )
+from models.training.evaluation import spearman_x100
 from models.training.pairs import Pairs, epoch_batches, interleave, read_pairs
 
 

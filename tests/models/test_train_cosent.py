@@ -46,7 +46,7 @@ def tiny(tmp_path_factory):
 
 
 def make_config(tiny, out_dir: Path, **overrides):
-    from models.train_cosent import TrainConfig
+    from models.training.config import TrainConfig
 
     source, train, dev = tiny
     values = dict(
