@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, Response
 
 from app.api.deps import ContainerDep
 from app.api.errors import error_response
-from app.api.schemas.embed import ModelInfo, ModelList
+from app.api.schemas.common import ModelInfo, ModelList
 
 router = APIRouter(tags=["system"])
 

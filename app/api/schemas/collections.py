@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.api.schemas.embed import StrictModel
+from app.api.schemas.common import StrictModel
 
 
 class IndexBody(StrictModel):

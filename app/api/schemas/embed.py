@@ -4,9 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+from app.api.schemas.common import StrictModel
 
 
 class EmbedRequest(StrictModel):
@@ -58,21 +56,3 @@ class OpenAIEmbeddingResponse(BaseModel):
     data: list[OpenAIEmbedding]
     model: str
     usage: OpenAIUsage
-
-
-class ModelInfo(BaseModel):
-    name: str
-    kind: str
-    architecture: str
-    dimension: int
-    hidden_size: int
-    pooling: str
-    normalize: bool
-    max_length: int
-    whitening_k: int | None
-    quantization: str | None
-    providers: list[str]
-
-
-class ModelList(BaseModel):
-    models: list[ModelInfo]

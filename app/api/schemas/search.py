@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.api.schemas.embed import StrictModel
+from app.api.schemas.common import StrictModel
 
 
 class FilterBody(StrictModel):
