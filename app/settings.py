@@ -141,6 +141,13 @@ class CollectionSettings(BaseModel):
         20_000, ge=1, description="index checkpoint after this many written vectors"
     )
     token_cache_mb: int = Field(256, ge=0, description="LRU of candidates' token vectors")
+    rerank_prune: bool = Field(
+        False,
+        description="skip the EMDs that a centroid lower bound proves cannot reach the top k "
+        "(same hits). Off: on STS sentences it skipped 0-20% of them yet was 10-30% slower "
+        "(BENCHMARKS.md rerank); it can only pay where EMDs are dear (long texts, many "
+        "candidates) and most candidates are far from the query",
+    )
     max_calibration_pairs: int = Field(
         5000, ge=20, description="labelled pairs (or scores) per PUT /collections/{name}/calibration"
     )

@@ -172,8 +172,7 @@ class SearchService:
                 out[text] = tok
         return out
 
-    @staticmethod
-    def _rerank(method, query_tokens, hits, tokens, top_k, extras) -> list[list[SearchHit]]:
+    def _rerank(self, method, query_tokens, hits, tokens, top_k, extras) -> list[list[SearchHit]]:
         results = []
         for q, (qtok, row, extra) in enumerate(zip(query_tokens, hits, extras, strict=True)):
             if qtok is None or len(qtok) == 0:
@@ -183,8 +182,13 @@ class SearchService:
                 )
             # a candidate whose text has no ordinary token cannot be transported: skip it
             usable = [h for h in row if len(tokens[h.text])]
-            # exhaustive: bench_rerank measured the bound pruning slower here (it skips few EMDs)
-            ranked = rerank(method, qtok, [tokens[h.text] for h in usable], top_k, prune=False)
+            ranked = rerank(
+                method,
+                qtok,
+                [tokens[h.text] for h in usable],
+                top_k,
+                prune=self.settings.rerank_prune,
+            )
             order = zip(ranked.indices.tolist(), ranked.scores.tolist(), strict=True)
             results.append(
                 [

@@ -33,7 +33,13 @@ def test_pruning_returns_the_same_top_k(method, seed):
     pruned = rerank(method, query, cands, top_k=5, prune=True)
     np.testing.assert_array_equal(pruned.indices, full.indices)
     np.testing.assert_allclose(pruned.scores, full.scores, rtol=1e-12)
-    assert pruned.n_exact <= full.n_exact
+    assert full.n_exact == len(cands)  # exhaustive solves every problem
+    # pruning may skip a candidate only when its lower bound is no better than the k-th
+    # best exact distance; every candidate whose bound is below it must have been solved
+    distances = -full.scores if method is RerankMethod.WMD else 1.0 - full.scores
+    kth = distances[-1]
+    must_solve = int(np.sum(lower_bounds(method, query, cands) < kth))
+    assert must_solve <= pruned.n_exact <= len(cands)
 
 
 def test_pruning_skips_far_candidates():
