@@ -71,6 +71,11 @@ def test_make_serve_from_a_clean_clone_serves_the_default_model(tmp_path):
         r = httpx.post(f"{url}/embed", json={"texts": ["hello world"]}, timeout=30)
         assert r.status_code == 200 and r.json()["model"] == "minilm" and r.json()["dim"] == 384
         assert (clone / "var/models/minilm/manifest.json").is_file()
+        # the shipped bilingual model is served too, from the clone's models/zoo
+        zh = httpx.post(
+            f"{url}/embed", json={"texts": ["忘记密码怎么办？"], "model": "zh-minilm"}, timeout=30
+        )
+        assert zh.status_code == 200 and zh.json()["dim"] == 384, zh.text
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(60)
