@@ -70,7 +70,9 @@ class GenerationSettings(BaseModel):
     """/paraphrase: bounds on the work one request may ask for (docs/METHODS.md 3.2 defaults)."""
 
     default_model: str | None = Field(
-        None, description="Generator used when a request names none; None = first simbert model."
+        None,
+        description="Generator used when a request names none; None = chosen by the input's "
+        "script (the generator with the most CJK pieces for Chinese input, the fewest otherwise).",
     )
     max_n: int = Field(256, ge=1, description="candidates sampled per request")
     max_k: int = Field(100, ge=1, description="paraphrases returned per request")

@@ -23,6 +23,15 @@ def tidy(text: str) -> str:
     return _CONTRACTION.sub("'", _SPACE_NEAR_CJK.sub("", " ".join(text.split())))
 
 
+_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def cjk_share(text: str) -> float:
+    """Share of the non-space characters of `text` that are CJK ideographs (0 when empty)."""
+    chars = [c for c in text if not c.isspace()]
+    return sum(1 for c in chars if _IDEOGRAPH.match(c)) / len(chars) if chars else 0.0
+
+
 def unique_candidates(candidates: Iterable[str], exclude: Iterable[str]) -> list[str]:
     """First occurrence order, without empties and without any text in `exclude`."""
     banned = {tidy(t) for t in exclude}

@@ -35,12 +35,21 @@ from app.errors import (
 from app.generation.constraints import DecodeConstraints
 from app.generation.decoder import DecodeMode, Generated, SamplingParams, UniLMDecoder
 from app.generation.spec import GeneratorSpec
-from app.generation.text import keep_questions, question_mark, same_text, tidy, unique_candidates
+from app.generation.text import (
+    cjk_share,
+    keep_questions,
+    question_mark,
+    same_text,
+    tidy,
+    unique_candidates,
+)
 from app.metrics import Metrics
 from app.services.decoding import WordRule, parse_constraints, step_constraints, word_rule
 from app.services.embedding import EmbeddingService
 from app.settings import GenerationSettings, ModelSettings
 
+# an input with at least this share of ideographs gets the most Chinese generator by default
+CHINESE_INPUT_SHARE = 0.3
 NO_GENERATOR = (
     "no generator (kind 'simbert') model is served. The repository ships one in "
     "models/zoo/minilm-simbert (served when models.dirs includes models/zoo, the default); "
@@ -104,6 +113,7 @@ class ParaphraseService:
         self.settings = settings
         self.models = models
         self._generators: dict[str, _Generator] = {}
+        self._cjk_coverage: dict[str, float] = {}
         self._slots = asyncio.Semaphore(settings.max_concurrent)
         self._waiting = 0
         self._mode = DecodeMode.parse(settings.decode_mode)
@@ -115,13 +125,13 @@ class ParaphraseService:
             if s.manifest.kind is ModelKind.SIMBERT and s.manifest.generator
         ]
 
-    def generator(self, name: str | None) -> _Generator:
-        """The named generator (or the default one); domain errors when there is none."""
+    def generator(self, name: str | None, text: str = "") -> _Generator:
+        """The named generator (or the default one for `text`); domain errors when there is none."""
         names = self.generator_names()
         if name is None:
             if not names:
                 raise Unavailable(NO_GENERATOR)
-            name = self.settings.default_model if self.settings.default_model in names else names[0]
+            name = self._default_for(names, text)
         served = self.registry.get(name)
         if name not in names:
             raise ValidationFailed(
@@ -134,6 +144,26 @@ class ParaphraseService:
             except ValueError as exc:  # a folder whose generator section or graph is unusable
                 raise Unavailable(f"generator {name!r} cannot be used: {exc}") from None
         return self._generators[name]
+
+    def _default_for(self, names: list[str], text: str) -> str:
+        """`generation.default_model` when set and served; otherwise, by the input's script,
+        the generator whose vocabulary holds the most (Chinese input: at least 30% ideographs)
+        or the fewest (any other input) CJK ideographs; ties keep the served order."""
+        if self.settings.default_model in names:
+            return self.settings.default_model
+        if len(names) == 1:
+            return names[0]
+        coverage = {n: self._cjk_vocabulary(n) for n in names}
+        chinese = cjk_share(text) >= CHINESE_INPUT_SHARE
+        return max(names, key=lambda n: coverage[n] if chinese else -coverage[n])
+
+    def _cjk_vocabulary(self, name: str) -> float:
+        if name not in self._cjk_coverage:
+            pieces = self.registry.get(name).encoder.tokenizer.vocabulary()
+            self._cjk_coverage[name] = sum(cjk_share(p) == 1.0 for p in pieces) / max(
+                len(pieces), 1
+            )
+        return self._cjk_coverage[name]
 
     def _build(self, served: ServedModel) -> _Generator:
         spec = GeneratorSpec.from_manifest(served.manifest.generator or {})
@@ -234,7 +264,7 @@ class ParaphraseService:
     ) -> ParaphraseResult:
         deadline = time.monotonic() + self.settings.timeout_s
         options = parse_constraints(constraints)
-        gen = self.generator(model)
+        gen = self.generator(model, text)
         params = self.params(
             gen, n=n, top_k=top_k, top_p=top_p, temperature=temperature, max_length=max_length
         )

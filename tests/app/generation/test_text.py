@@ -58,3 +58,12 @@ def test_tidy_rejoins_contractions_and_cjk_but_not_quotes():
     )
     assert tidy("he said , ' so what") == "he said , ' so what"
     assert tidy("密 码 怎 么 重 置 ？") == "密码怎么重置？"
+
+
+def test_cjk_share_counts_ideographs_among_non_space_characters():
+    from app.generation.text import cjk_share
+
+    assert cjk_share("忘记密码怎么办？") == pytest.approx(7 / 8)
+    assert cjk_share("How do I reset my password?") == 0.0
+    assert cjk_share("密码 password") == pytest.approx(2 / 10)
+    assert cjk_share("") == 0.0 and cjk_share("   ") == 0.0
