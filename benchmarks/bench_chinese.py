@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.engines.encoder import EncodeRequest
 from app.engines.manifest import PoolingMode
 from app.engines.whitening import MomentAccumulator, apply_whitening, fit_whitening
 from benchmarks.report import table, write_section
@@ -114,6 +115,28 @@ def raw_folders(raw: Path, models_dir: Path) -> list[tuple[str, str]]:
     return out
 
 
+def speed_rows(models_dir: Path, names: list[str], texts: list[str], rounds: int, threads: int):
+    """Offline engine sentences/s per model: `rounds` interleaved passes over `texts` in
+    length-sorted batches of 32 (the batcher's way), median and spread over the rounds."""
+    import time
+
+    encoders = {name: load_encoder(models_dir, name, threads) for name in names}
+    items = {name: enc.tokenize(texts) for name, enc in encoders.items()}
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    batches = [order[i : i + 32] for i in range(0, len(order), 32)]
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(rounds):
+        for name, encoder in encoders.items():
+            start = time.perf_counter()
+            for batch in batches:
+                encoder.run([EncodeRequest(items[name][i]) for i in batch])
+            rates[name].append(len(texts) / (time.perf_counter() - start))
+    return [
+        [name, float(np.median(r)), float(min(r)), float(max(r)), rounds]
+        for name, r in rates.items()
+    ]
+
+
 def verdict(row: list[float]) -> str:
     keys = (*TASK_ORDER, "avg", "stsb-en")
     parts = [
@@ -133,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         "--trained", nargs="*", default=[], help="trained models for whitening rows"
     )
     parser.add_argument("--ks", type=int, nargs="+", default=[384, 256, 128])
+    parser.add_argument("--speed", nargs="*", default=[], help="models to time offline")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -160,6 +185,18 @@ def main(argv: list[str] | None = None) -> int:
         print(body)
         if not args.no_write:
             write_section("chinese-sts", "Chinese STS: dev parts, Spearman x100", body, command)
+
+    if args.speed:
+        texts = sets[-1].sentences[:500] + sets[2].sentences[:500]  # STS-B en + LCQMC dev
+        rows = speed_rows(models_dir, args.speed, texts, args.rounds, args.threads)
+        body = table(["model", "sentences/s (median)", "min", "max", "rounds"], rows)
+        body += (
+            f"\n\n{len(texts)} sentences (500 English STS-B dev, 500 LCQMC dev), batches of 32 "
+            f"sorted by length, onnxruntime {args.threads} threads, models interleaved per round."
+        )
+        print(body)
+        if not args.no_write:
+            write_section("chinese-speed", "Bilingual vs minilm: engine speed", body, command)
 
     if args.raw or args.trained:
         fit = subsample_texts(training_texts(root, CHINESE_TASKS), FIT_SENTENCES)
