@@ -15,7 +15,8 @@ WORDS = (
 ).split()
 
 
-def tiny_tokenizer() -> Tokenizer:
+def tiny_tokenizer(extra: tuple[str, ...] = ()) -> Tokenizer:
+    """The tiny word-level WordPiece vocabulary, plus `extra` tokens (e.g. CJK characters)."""
     chars = list(string.ascii_lowercase + string.digits + string.punctuation)
     vocab = [
         "[PAD]",
@@ -26,6 +27,7 @@ def tiny_tokenizer() -> Tokenizer:
         *chars,
         *("##" + c for c in chars),
         *WORDS,
+        *extra,
     ]
     tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
@@ -40,7 +42,12 @@ def tiny_tokenizer() -> Tokenizer:
 
 
 def build_tiny_simbert(
-    out: Path, *, name: str = "tiny-simbert", sep_bias: float = 0.0, seed: int = 0
+    out: Path,
+    *,
+    name: str = "tiny-simbert",
+    sep_bias: float = 0.0,
+    seed: int = 0,
+    extra_tokens: tuple[str, ...] = (),
 ):
     """Write a kind=simbert folder; `sep_bias` is added to the [SEP] logit (stop tests)."""
     import torch
@@ -50,7 +57,7 @@ def build_tiny_simbert(
     from models.simbert.load import assemble
     from models.simbert.unilm import Architecture
 
-    tok = tiny_tokenizer()
+    tok = tiny_tokenizer(extra_tokens)
     cfg = transformers.BertConfig(
         vocab_size=tok.get_vocab_size(),
         hidden_size=32,
