@@ -127,6 +127,7 @@ def slow_server(tiny_models_dir, tmp_path_factory):
         **collections_env(root),
         SIMSERVE_BATCHER__QUEUE_SIZE="8",
         SIMSERVE_LIFECYCLE__MAX_CONCURRENT_REQUESTS="3",
+        SIMSERVE_LIFECYCLE__RETRY_AFTER_S="3",  # not the default 1: the header must follow it
         **SLOW_BATCHER,
     )
     try:
@@ -163,7 +164,7 @@ def test_overload_is_429_with_retry_after_and_nothing_is_lost(slow_server):
     wait_for(lambda: metric(url, 'simserve_queue_depth{model="tiny"}') >= 6)
     # the model queue holds 8 texts: 6 queued + 6 more does not fit
     r = httpx.post(f"{url}/embed", json={"texts": ["c d"] * 6}, timeout=30)
-    assert r.status_code == 429 and r.headers["retry-after"] == "1"
+    assert r.status_code == 429 and r.headers["retry-after"] == "3"
     assert r.json()["error"]["code"] == "overloaded"
     t.join(30)
     assert first[0].status_code == 200 and len(first[0].json()["embeddings"]) == 6
@@ -175,7 +176,7 @@ def test_too_many_requests_in_progress_is_429_before_reading_the_body(slow_serve
     try:
         wait_for(lambda: metric(url, "simserve_requests_in_progress") == 3)
         r = httpx.post(f"{url}/embed", json={"texts": ["one too many"]}, timeout=10)
-        assert r.status_code == 429 and r.headers["retry-after"] == "1"
+        assert r.status_code == 429 and r.headers["retry-after"] == "3"
         assert "in progress" in r.json()["error"]["message"]
         assert httpx.get(f"{url}/health/ready", timeout=5).status_code == 200  # probes exempt
         for s in socks:
