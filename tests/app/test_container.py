@@ -38,6 +38,7 @@ def test_close_drains_with_drain_timeout_then_closes_the_store():
         similarity=None,
         paraphrases=None,
         matching=None,
+        duplicate_jobs=None,
         ready=True,
     )
     asyncio.run(container.close())
