@@ -3,7 +3,7 @@ driven by selenium) against a live `python -m app` on loopback, with API keys on
 
 Every name other than 127.0.0.1 resolves to nothing in this browser, and the network log is
 checked too: no request leaves the server's origin. Each page must load without console
-errors. Screenshots go to var/screenshots/ (gitignored); README shows copies in docs/img/.
+errors. Screenshots go to var/screenshots/ (gitignored; not committed).
 Skipped when chromium, chromedriver or selenium is missing (CI installs them: .ci/run).
 """
 
