@@ -175,7 +175,9 @@ def run(config: BilingualConfig, progress_bar: bool = True) -> tuple[Path, Progr
     anchors = english_sentences(tasks) if config.anchor_weight > 0 else []
     teacher_file = out / "teacher.npy"
     if anchors and not teacher_file.exists():
-        np.save(teacher_file, encode(model, anchors, 128))
+        # the teacher is always the source model, also when a resumed run lost the file
+        source_model = load_model(Path(config.source)) if resumed else model
+        np.save(teacher_file, encode(source_model, anchors, 128))
     teacher = torch.from_numpy(np.load(teacher_file)) if anchors else None
 
     loss_fn = PairLoss(config.objective, model.get_embedding_dimension(), 0.0, 1.0, (0.5,))
