@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         extended = out / "extended"
         if not extended.exists():
             out.mkdir(parents=True, exist_ok=True)
-            texts = training_texts(Path(args.data), CHINESE_TASKS)
+            chinese = tuple(t for t in CHINESE_TASKS if t.name in args.tasks)
+            texts = training_texts(Path(args.data), chinese)
             record = extend_folder(resolve_source(args.source), extended, texts, seed=args.seed)
             print(f"extended vocabulary: +{record.added} tokens -> {record.new_vocab_size}")
         config = BilingualConfig(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,30 @@ def test_lr_warms_up_then_decays_to_zero():
     assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
     assert all(x >= y for x, y in zip(factors[10:], factors[11:], strict=False))
     assert factors[-1] == pytest.approx(1 / 90)
+
+
+def test_cli_runs_the_recipe_end_to_end_and_publishes(setup, tmp_path):
+    """`python -m models train-bilingual` on the tiny model: extend, train, export fp32 + int8;
+    a second call resumes (nothing left to train) and refuses to overwrite without asking."""
+    from app.engines.manifest import read_manifest
+    from models.__main__ import main
+    from tests.tiny_models import build_tiny_st_model
+
+    data, _ = setup
+    source = build_tiny_st_model(tmp_path / "src")
+    args = [
+        "train-bilingual", "--data", str(data), "--out-dir", str(tmp_path / "run"),
+        "--source", str(source), "--tasks", "stsb-zh", "lcqmc", "stsb-en",
+        "--batch-size", "16", "--max-length", "16", "--checkpoint-every", "2",
+        "--name", "tiny-zh", "--models-dir", str(tmp_path / "models"), "--int8", "--no-progress",
+    ]  # fmt: skip
+    assert main(args) == 0
+    fp32 = read_manifest(tmp_path / "models" / "tiny-zh-fp32", verify=True)
+    int8 = read_manifest(tmp_path / "models" / "tiny-zh", verify=True)
+    assert int8.onnx.quantization == "int8-dynamic" and fp32.onnx.quantization is None
+    assert fp32.source["extend_vocab"]["added"] > 0
+    progress = json.loads((tmp_path / "run" / "train-cosent" / "progress.json").read_text())
+    assert fp32.source["training_steps"] == progress["step"] == progress["total"] > 0
+    assert "NFKC" in fp32.source["tokenizer_check"]
+    assert main(args) == 2  # the folders exist: replacing them needs --overwrite
+    assert main([*args, "--overwrite"]) == 0
