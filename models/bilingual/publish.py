@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from app.engines.manifest import PoolingMode, read_manifest, write_manifest
+from app.engines.manifest import PoolingMode, write_manifest
 from models.bilingual.folder import RECORD
 from models.bilingual.train import PROGRESS_FILE
 from models.export import export_model
@@ -48,7 +48,3 @@ def publish(
         written.append(models_dir / name)
     return written
 
-
-def describe(folder: Path) -> str:
-    manifest = read_manifest(folder, verify=False)
-    return f"{manifest.name}: {manifest.dimension}-d, {manifest.onnx.quantization or 'fp32'}"
