@@ -21,6 +21,7 @@ from app.services.paraphrase import ParaphraseService
 from app.services.search import SearchService
 from app.services.similarity import SimilarityService
 from app.services.token_cache import TokenVectorCache
+from app.services.vector_cache import VectorCache
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,10 @@ class Container:
 async def build_container(settings: Settings, metrics: Metrics) -> Container:
     registry = ModelRegistry(settings.models, settings.batcher, metrics)
     await asyncio.to_thread(registry.load_all)
-    embeddings = EmbeddingService(registry, settings.limits, metrics)
+    vector_cache = (
+        VectorCache(settings.cache.max_bytes, metrics) if settings.cache.enabled else None
+    )
+    embeddings = EmbeddingService(registry, settings.limits, metrics, vector_cache)
     store = CollectionStore(settings.collections)
     await asyncio.to_thread(store.open_all)
     paraphrases = ParaphraseService(

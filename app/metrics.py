@@ -71,5 +71,28 @@ class Metrics:
             registry=r,
         )
 
+        self.vector_cache_hits = Counter(
+            "simserve_vector_cache_hits",
+            "Texts answered from the repeated-text vector cache",
+            ["model"],
+            registry=r,
+        )
+        self.vector_cache_misses = Counter(
+            "simserve_vector_cache_misses",
+            "Texts looked up in the vector cache and sent to the model",
+            ["model"],
+            registry=r,
+        )
+        self.vector_cache_evictions = Counter(
+            "simserve_vector_cache_evictions",
+            "Vector cache entries evicted to stay within cache.max_bytes",
+            registry=r,
+        )
+        self.vector_cache_bytes = Gauge(
+            "simserve_vector_cache_bytes",
+            "Approximate bytes held by the vector cache",
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -194,6 +194,15 @@ class LifecycleSettings(BaseModel):
     retry_after_s: int = Field(1, ge=1, description="Retry-After sent with 429 and 503")
 
 
+class CacheSettings(BaseModel):
+    """Repeated-text vector cache in front of every model's batcher."""
+
+    enabled: bool = Field(True, description="serve repeated texts' vectors from memory")
+    max_bytes: int = Field(
+        64 * 1024 * 1024, ge=0, description="LRU bound: vectors + texts + per-entry overhead"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIMSERVE_", env_nested_delimiter="__", extra="ignore"
@@ -207,3 +216,4 @@ class Settings(BaseSettings):
     collections: CollectionSettings = Field(default_factory=CollectionSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)

@@ -15,6 +15,7 @@ from app.engines.registry import ModelRegistry, ServedModel
 from app.errors import ValidationFailed
 from app.metrics import Metrics
 from app.services.texts import check_count, check_text
+from app.services.vector_cache import CachedVector, VectorCache
 from app.settings import LimitsSettings
 
 # Tokenizing more than this many characters moves off the event loop.
@@ -36,11 +37,16 @@ class Embeddings:
 
 class EmbeddingService:
     def __init__(
-        self, registry: ModelRegistry, limits: LimitsSettings, metrics: Metrics | None = None
+        self,
+        registry: ModelRegistry,
+        limits: LimitsSettings,
+        metrics: Metrics | None = None,
+        cache: VectorCache | None = None,
     ):
         self.registry = registry
         self.limits = limits
         self.metrics = metrics
+        self.cache = cache  # None = off; shared by every path that embeds texts
 
     def model(self, name: str | None) -> ServedModel:
         return self.registry.get(name)
@@ -65,6 +71,53 @@ class EmbeddingService:
     ) -> Embeddings:
         served = self.registry.get(model)
         self.check_texts(texts, param)
+        # Token vectors are not cached (services/token_cache.py holds those for reranking),
+        # so a request that wants them computes every text; its vectors still fill the cache.
+        lookup = self.cache is not None and not want_tokens
+        entries: list[CachedVector | None] = [
+            self.cache.get(served.name, t, truncate) if lookup else None  # type: ignore[union-attr]
+            for t in texts
+        ]
+        missing = [i for i, e in enumerate(entries) if e is None]
+        token_vectors: list[np.ndarray | None] = [None] * len(texts)
+        if missing:
+            computed = await self._compute(
+                served, [texts[i] for i in missing], missing, truncate, want_tokens, param
+            )
+            for i, (entry, tokens) in zip(missing, computed, strict=True):
+                entries[i] = entry
+                token_vectors[i] = tokens
+                if self.cache is not None:
+                    self.cache.put(
+                        served.name,
+                        texts[i],
+                        truncate,
+                        entry.vector,
+                        entry.n_tokens,
+                        entry.truncated,
+                    )
+        done = [e for e in entries if e is not None]
+        vectors = np.stack([e.vector for e in done]).astype(np.float32, copy=False)
+        if normalize:
+            vectors = l2_normalize(vectors)
+        return Embeddings(
+            model=served.name,
+            vectors=vectors,
+            tokens=sum(e.n_tokens for e in done),
+            truncated=sum(e.truncated for e in done),
+            token_vectors=token_vectors if want_tokens else None,  # type: ignore[arg-type]
+        )
+
+    async def _compute(
+        self,
+        served: ServedModel,
+        texts: Sequence[str],
+        positions: Sequence[int],
+        truncate: bool,
+        want_tokens: bool,
+        param: str,
+    ) -> list[tuple[CachedVector, np.ndarray | None]]:
+        """Tokenize and encode `texts` (at `positions` in the request) through the batcher."""
         started = time.perf_counter()
         if sum(len(t) for t in texts) > INLINE_TOKENIZE_CHARS:
             tokenized = await asyncio.to_thread(served.encoder.tokenize, texts)
@@ -75,7 +128,7 @@ class EmbeddingService:
                 time.perf_counter() - started
             )
         if not truncate:
-            for i, tok in enumerate(tokenized):
+            for i, tok in zip(positions, tokenized, strict=True):
                 if tok.truncated:
                     raise ValidationFailed(
                         f"{param}[{i}] is longer than {served.manifest.max_length} tokens and "
@@ -83,13 +136,7 @@ class EmbeddingService:
                         param=f"{param}[{i}]",
                     )
         results = await served.batcher.submit([EncodeRequest(t, want_tokens) for t in tokenized])
-        vectors = np.stack([r.vector for r in results]).astype(np.float32, copy=False)
-        if normalize:
-            vectors = l2_normalize(vectors)
-        return Embeddings(
-            model=served.name,
-            vectors=vectors,
-            tokens=sum(t.n_tokens for t in tokenized),
-            truncated=sum(t.truncated for t in tokenized),
-            token_vectors=[r.token_vectors for r in results] if want_tokens else None,
-        )
+        return [
+            (CachedVector(r.vector, t.n_tokens, bool(t.truncated)), r.token_vectors)
+            for r, t in zip(results, tokenized, strict=True)
+        ]
