@@ -36,7 +36,7 @@ from models.bilingual.data import (
     training_texts,
 )
 from models.encoding import encode_all
-from models.eval_sts import sts_spearman
+from models.eval_sts import sts_spearman, unique_sentences
 from models.training.pairs import Pairs
 
 TASK_ORDER = ("atec", "bq", "lcqmc", "stsb-zh")
@@ -51,10 +51,7 @@ class DevSet:
 
     def __init__(self, task: Task, pairs: Pairs):
         self.name = task.name
-        self.sentences = list(dict.fromkeys(pairs.first + pairs.second))
-        where = {s: i for i, s in enumerate(self.sentences)}
-        self.left = np.array([where[s] for s in pairs.first])
-        self.right = np.array([where[s] for s in pairs.second])
+        self.sentences, self.left, self.right = unique_sentences(pairs)
         self.scores = pairs.scores
 
 

@@ -9,7 +9,8 @@ import numpy as np
 
 # CJK ideographs, CJK punctuation and full-width forms: WordPiece decoding puts a space
 # between every such character; the originals have none.
-_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_IDEOGRAPHS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs (BMP)
+_CJK = rf"\u3000-\u303f{_IDEOGRAPHS}\uff00-\uffef"
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 
 
@@ -23,7 +24,7 @@ def tidy(text: str) -> str:
     return _CONTRACTION.sub("'", _SPACE_NEAR_CJK.sub("", " ".join(text.split())))
 
 
-_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_IDEOGRAPH = re.compile(rf"[{_IDEOGRAPHS}]")
 
 
 def cjk_share(text: str) -> float:
@@ -44,7 +45,7 @@ def unique_candidates(candidates: Iterable[str], exclude: Iterable[str]) -> list
 
 
 QUESTION_MARKS = ("?", "\uff1f")  # ASCII and full-width
-_WORD_CHAR = r"\w\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # letters, digits, ideographs
+_WORD_CHAR = rf"\w{_IDEOGRAPHS}"  # letters, digits, ideographs
 _TRAILING = re.compile(rf"[^{_WORD_CHAR}]+$")  # trailing punctuation and spaces
 _HAS_WORD = re.compile(rf"[{_WORD_CHAR}]")
 
