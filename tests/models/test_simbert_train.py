@@ -100,34 +100,9 @@ def test_training_lowers_both_losses():
 
 
 def test_cli_trains_and_writes_a_served_simbert_folder(tmp_path):
-    src = tmp_path / "src"
-    model = _tiny_model()
-    model.base.save_pretrained(src)  # a plain BertModel: no MLM head -> tied head is created
-    tiny_tokenizer().save(str(src / "tokenizer.json"))
-    tsv = tmp_path / "pairs.tsv"
-    tsv.write_text(
-        "sentence1\tsentence2\tscore\n"
-        + "".join(f"{a}\t{b}\t5\n" for a, b in PAIRS)
-        + "a b\tc d\t1\n"
-    )
     out = tmp_path / "out" / "tiny-trained"
-    main(
-        [
-            "--source",
-            str(src),
-            "--pairs",
-            f"{tsv}:4",
-            "--out",
-            str(out),
-            "--steps",
-            "3",
-            "--batch-pairs",
-            "2",
-            "--seed",
-            "1",
-            "--trim-vocab",
-        ]
-    )
+    main(_cli_args(tmp_path, out, "--steps", "3", "--trim-vocab"))
+    src = tmp_path / "src"  # a plain BertModel: no MLM head -> tied head is created
     manifest = read_manifest(out)
     assert manifest.kind is ModelKind.SIMBERT and manifest.pooling.value == "pooler"
     assert manifest.source["steps"] == 3 and manifest.source["n_pairs"] == 4
@@ -137,3 +112,53 @@ def test_cli_trains_and_writes_a_served_simbert_folder(tmp_path):
     # the word rule's list: the words of the pairs that passed the filter, not the others
     words = (out / manifest.generator["words"]).read_text().split()
     assert set(words) == {w for pair in PAIRS for text in pair for w in text.lower().split()}
+
+
+def _cli_args(tmp_path, out, *extra):
+    src = tmp_path / "src"
+    if not src.exists():
+        _tiny_model().base.save_pretrained(src)
+        tiny_tokenizer().save(str(src / "tokenizer.json"))
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text(
+        "sentence1\tsentence2\tscore\n"
+        + "".join(f"{a}\t{b}\t5\n" for a, b in PAIRS)
+        + "the cat is big\tthe car is red\t1\n"
+    )
+    return [
+        "--source", str(src), "--pairs", f"{tsv}:4", "--out", str(out), "--batch-pairs", "2",
+        "--seed", "1", "--threads", "1", *extra,
+    ]  # fmt: skip
+
+
+def test_denoising_rows_are_trained_and_recorded(tmp_path):
+    out = tmp_path / "denoised"
+    tsv = tmp_path / "pairs.tsv"
+    main(
+        _cli_args(tmp_path, out, "--steps", "2", "--denoise", str(tsv), "--denoise-per-batch", "3")
+    )
+    record = read_manifest(out).source["denoise"]
+    # every distinct sentence of the TSV, the score-1 row's included
+    assert record["n_sentences"] == 9 and record["rows_per_step"] == 3
+    assert read_manifest(out).source["steps"] == 2
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
+    denoise = ["--denoise", str(tmp_path / "pairs.tsv"), "--denoise-per-batch", "2"]
+    straight = tmp_path / "straight"
+    main(
+        _cli_args(tmp_path, tmp_path / "a", "--steps", "4", "--work-dir", str(straight),
+                  "--save-every", "2", "--warmup-steps", "3", *denoise)
+    )  # fmt: skip
+    resumed = tmp_path / "resumed"
+    for steps in ("2", "4"):  # stop after 2 steps, then a second run continues to 4
+        main(
+            _cli_args(tmp_path, tmp_path / "b", "--steps", steps, "--work-dir", str(resumed),
+                      "--save-every", "2", "--warmup-steps", "3", *denoise)
+        )  # fmt: skip
+    a = torch.load(straight / "state.pt", weights_only=False)
+    b = torch.load(resumed / "state.pt", weights_only=False)
+    assert a["step"] == b["step"] == 4
+    for name, tensor in a["model"].items():
+        torch.testing.assert_close(b["model"][name], tensor, rtol=0, atol=1e-6)
+    assert a["schedule"]["last_epoch"] == b["schedule"]["last_epoch"] == 4
