@@ -11,7 +11,8 @@ Deviation from SimBERT's `gen_synonyms`, which samples from the raw distribution
   `no_repeat_ngram_size` in common decoders.
 - no_repeat_word: a word may not be followed by itself ("to to", "pass ##word pass ##word"),
   also across punctuation ("year - year", "old, old"); a punctuation mark not by itself
-  (", ,"). CJK characters are exempt (reduplication is grammatical Chinese).
+  (", ,"). A CJK character may follow itself once (reduplication is grammatical Chinese:
+  谢谢, 看看) but not twice (人人人: the loop an undertrained Chinese generator falls into).
 
 The two repeat bans are soft: in the rare row where they would ban every token the word
 rule allows, that row samples under the word rule alone at that step. No randomness is
@@ -82,7 +83,7 @@ class DecodeConstraints:
 @dataclass(frozen=True)
 class VocabClasses:
     continuation: np.ndarray  # (V,) bool: `##` tokens
-    repeat_ok: np.ndarray  # (V,) bool: may follow itself (single CJK characters)
+    repeat_ok: np.ndarray  # (V,) bool: may follow itself once (single CJK characters)
     wordlike: np.ndarray  # (V,) bool: has a letter or digit (else punctuation, skipped over)
 
     @classmethod
@@ -199,6 +200,8 @@ class StepConstraints:
             word, prev = self._word[r], self._prev[r]
             if len(word) == 1 and not self.vocab.repeat_ok[word[0]]:
                 banned.append(word[0])  # the same one-token word again
+            elif len(word) == 1 and self._before[r] == (word[0],):
+                banned.append(word[0])  # a CJK character a third time in a row
             if word and not self.vocab.wordlike[word[0]] and len(prev) == 1:
                 if not self.vocab.repeat_ok[prev[0]]:
                     banned.append(prev[0])  # "year - year": the word before the punctuation

@@ -117,9 +117,13 @@ def test_a_soft_ban_that_would_empty_a_row_is_lifted_for_that_row():
     assert "##rd" not in allowed(plain)
 
 
-def test_cjk_characters_may_repeat():
+def test_cjk_characters_may_repeat_once_not_twice():
     state = StepConstraints(1, CLASSES, None, no_repeat_word=True)
     feed(state, "谢")
+    assert "谢" in allowed(state)
+    feed(state, "谢")
+    assert "谢" not in allowed(state)
+    feed(state, "?", "谢")  # a new run after something else
     assert "谢" in allowed(state)
 
 
