@@ -1,15 +1,19 @@
 """FAQ augmentation: does indexing generated paraphrases as aliases raise recall@1? (issue 4.6)
 
-    python -m benchmarks.bench_augment [--k 5] [--n 32] [--limit 0]
+    python -m benchmarks.bench_augment [--task msrp|lcqmc|bq] [--k 5] [--n 32] [--limit 0]
 
-Data: ../shared/data/msrp/dev.tsv. Every distinct sentence1 is a document (the label-0 ones
-are distractors); every label-1 pair's sentence2 is a query whose answer is its sentence1.
-Two collections over real HTTP on the served `minilm` (flat index, exact search): plain,
-and augmented (`augment: {model: minilm-simbert, k, n, seed}` on upsert, 8 documents per
-request, the per-request bound). A third collection keeps only the generated aliases whose
-cosine to their document by `minilm` is at least --keep-cosine (given as explicit aliases),
-to separate "more phrasings" from "bad phrasings". Reports recall@1, recall@5 and MRR@10 of
-each, the share of top-1 hits that came through an alias, and the alias counts.
+Data: `--task msrp` (default): ../shared/data/msrp/dev.tsv, encoder `minilm`, generator
+`minilm-simbert`. `--task lcqmc` / `bq` (Chinese, issue 11 item 4): the dev part of the
+hash split (models/bilingual/data.py; the Chinese encoder and generator trained on the
+train part only), encoder `zh-minilm`, generator `zh-simbert`. Every distinct sentence1 is
+a document (the label-0 ones are distractors); every label-1 pair's sentence2 is a query
+whose answer is its sentence1. Two collections over real HTTP on the encoder (flat index,
+exact search): plain, and augmented (`augment: {model: GENERATOR, k, n, seed}` on upsert,
+8 documents per request, the per-request bound). A third collection keeps only the
+generated aliases whose cosine to their document by the encoder is at least --keep-cosine
+(given as explicit aliases), to separate "more phrasings" from "bad phrasings". Reports
+recall@1, recall@5 and MRR@10 of each, the share of top-1 hits that came through an alias,
+and the alias counts.
 """
 
 from __future__ import annotations
@@ -17,32 +21,56 @@ from __future__ import annotations
 import argparse
 import csv
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
 
 from benchmarks.report import table, write_section
+from models.bilingual.data import Part, task_by_name
 from tests.live_server import LiveServer
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "msrp" / "dev.tsv"
-SECTION = "faq-augmentation"
+DATA_ROOT = REPO.parent / "shared" / "data"
 TITLE = "FAQ augmentation: recall of a question's paraphrase with and without generated aliases"
 
 
-def read_task(path: Path, limit: int) -> tuple[list[str], list[tuple[str, int]]]:
+@dataclass(frozen=True)
+class FaqTask:
+    name: str
+    encoder: str
+    generator: str
+    data: str  # what the report says the documents and queries are
+
+
+FAQ_TASKS = {
+    "msrp": FaqTask("msrp", "minilm", "minilm-simbert", "`msrp/dev.tsv`"),
+    "lcqmc": FaqTask("lcqmc", "zh-minilm", "zh-simbert", "LCQMC dev part (hash split)"),
+    "bq": FaqTask("bq", "zh-minilm", "zh-simbert", "BQ dev part (hash split)"),
+}
+
+
+def read_rows(task: FaqTask, root: Path) -> list[tuple[str, str, float]]:
+    """(sentence1, sentence2, score) of the task's evaluation pairs."""
+    if task.name == "msrp":
+        with open(root / "msrp" / "dev.tsv", encoding="utf-8") as f:
+            rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            return [(r["sentence1"], r["sentence2"], float(r["score"])) for r in rows]
+    pairs = task_by_name(task.name).load(root, Part.DEV)
+    return list(zip(pairs.first, pairs.second, map(float, pairs.scores), strict=True))
+
+
+def read_task(
+    rows: list[tuple[str, str, float]], limit: int
+) -> tuple[list[str], list[tuple[str, int]]]:
     """Documents (distinct sentence1) and (query, index of its document) for label-1 pairs."""
-    with open(path, encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    docs = list(dict.fromkeys(r["sentence1"].strip() for r in rows))
+    docs = list(dict.fromkeys(a.strip() for a, _, _ in rows))
     if limit:
         docs = docs[:limit]
     where = {d: i for i, d in enumerate(docs)}
     queries = [
-        (r["sentence2"].strip(), where[r["sentence1"].strip()])
-        for r in rows
-        if float(r["score"]) == 1 and r["sentence1"].strip() in where
+        (b.strip(), where[a.strip()]) for a, b, score in rows if score == 1 and a.strip() in where
     ]
     return docs, queries
 
@@ -50,11 +78,12 @@ def read_task(path: Path, limit: int) -> tuple[list[str], list[tuple[str, int]]]
 def fill(
     http: httpx.Client,
     name: str,
+    encoder: str,
     docs: list[str],
     augment: dict | None = None,
     aliases: list[list[str]] | None = None,
 ) -> float:
-    r = http.put(f"/collections/{name}", json={"model": "minilm", "index": {"kind": "flat"}})
+    r = http.put(f"/collections/{name}", json={"model": encoder, "index": {"kind": "flat"}})
     r.raise_for_status()
     started, step = time.perf_counter(), 8
     for start in range(0, len(docs), step):
@@ -72,15 +101,15 @@ def fill(
 
 
 def close_aliases(
-    http: httpx.Client, docs: list[str], aliases: list[list[str]], keep: float
+    http: httpx.Client, encoder: str, docs: list[str], aliases: list[list[str]], keep: float
 ) -> list[list[str]]:
-    """The aliases whose cosine to their document by the served `minilm` is >= keep."""
+    """The aliases whose cosine to their document by the served encoder is >= keep."""
     out = []
     for doc, group in zip(docs, aliases, strict=True):
         if not group:
             out.append([])
             continue
-        r = http.post("/embed", json={"texts": [doc, *group], "model": "minilm"})
+        r = http.post("/embed", json={"texts": [doc, *group], "model": encoder})
         r.raise_for_status()
         vectors = np.asarray(r.json()["embeddings"])
         scores = vectors[1:] @ vectors[0]
@@ -112,7 +141,9 @@ def evaluate(http: httpx.Client, name: str, queries: list[tuple[str, int]]) -> d
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--models-dirs", nargs="+", default=["var/models", "models/zoo"])
-    p.add_argument("--generator", default="minilm-simbert")
+    p.add_argument("--task", choices=sorted(FAQ_TASKS), default="msrp")
+    p.add_argument("--data", type=Path, default=DATA_ROOT, help="the shared data root")
+    p.add_argument("--generator", default=None, help="default: the task's generator")
     p.add_argument("--k", type=int, default=5, help="aliases per document")
     p.add_argument("--n", type=int, default=32, help="candidates sampled per document")
     p.add_argument("--seed", type=int, default=0)
@@ -120,10 +151,13 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=0, help="first N documents only (0 = all)")
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args()
-    docs, queries = read_task(DATA, args.limit)
+    task = FAQ_TASKS[args.task]
+    args.generator = args.generator or task.generator
+    encoder = task.encoder
+    docs, queries = read_task(read_rows(task, args.data), args.limit)
     env = {
-        "SIMSERVE_MODELS__SERVE": f'["minilm", "{args.generator}"]',
-        "SIMSERVE_MODELS__DEFAULT": "minilm",
+        "SIMSERVE_MODELS__SERVE": f'["{encoder}", "{args.generator}"]',
+        "SIMSERVE_MODELS__DEFAULT": encoder,
         "SIMSERVE_LIFECYCLE__REQUEST_DEADLINE_S": "120",
         "SIMSERVE_GENERATION__TIMEOUT_S": "120",
     }
@@ -132,20 +166,20 @@ def main() -> None:
         LiveServer([Path(d) for d in args.models_dirs], env=env) as server,
         httpx.Client(base_url=server.url, timeout=600) as http,
     ):
-        plain_s = fill(http, "plain", docs)
-        aug_s = fill(http, "augmented", docs, augment)
+        plain_s = fill(http, "plain", encoder, docs)
+        aug_s = fill(http, "augmented", encoder, docs, augment)
         generated = [
             http.get(f"/collections/augmented/documents/{i}").json()["aliases"]
             for i in range(len(docs))
         ]
-        kept = close_aliases(http, docs, generated, args.keep_cosine)
-        fill(http, "filtered", docs, aliases=kept)
+        kept = close_aliases(http, encoder, docs, generated, args.keep_cosine)
+        fill(http, "filtered", encoder, docs, aliases=kept)
         scores = {c: evaluate(http, c, queries) for c in ("plain", "augmented", "filtered")}
     counts = {"plain": 0, "augmented": sum(map(len, generated)), "filtered": sum(map(len, kept))}
     labels = {
         "plain": "plain",
         "augmented": f"augmented (k={args.k}, n={args.n})",
-        "filtered": f"augmented, aliases with minilm cosine >= {args.keep_cosine} only",
+        "filtered": f"augmented, aliases with {encoder} cosine >= {args.keep_cosine} only",
     }
     rows = [
         [labels[c], f"{m['r1']:.3f}", f"{m['r5']:.3f}", f"{m['mrr']:.3f}",
@@ -154,8 +188,8 @@ def main() -> None:
     ]  # fmt: skip
     plain, aug = scores["plain"], scores["augmented"]
     body = (
-        f"Data: `msrp/dev.tsv`: {len(docs)} documents (distinct sentence1), {len(queries)} "
-        f"queries (sentence2 of the label-1 pairs). Encoder `minilm`, flat index (exact); "
+        f"Data: {task.data}: {len(docs)} documents (distinct sentence1), {len(queries)} "
+        f"queries (sentence2 of the label-1 pairs). Encoder `{encoder}`, flat index (exact); "
         f"generator `{args.generator}`. Upsert time with augment: {aug_s:.0f} s for "
         f"{len(docs)} documents ({aug_s / len(docs):.2f} s each; plain: {plain_s:.0f} s).\n\n"
         + table(
@@ -169,9 +203,11 @@ def main() -> None:
     if not args.no_write:
         command = "python -m benchmarks.bench_augment " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-            if k not in {"no_write", "models_dirs"}
+            if k not in {"no_write", "models_dirs", "data"}
         )  # fmt: skip
-        write_section(SECTION, TITLE, body, command)
+        section = "faq-augmentation" if task.name == "msrp" else f"faq-augmentation-{task.name}"
+        title = TITLE if task.name == "msrp" else f"{TITLE} ({task.name}, Chinese)"
+        write_section(section, title, body, command)
 
 
 if __name__ == "__main__":
