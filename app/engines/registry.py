@@ -23,6 +23,9 @@ class ServedModel:
     folder: Path
     encoder: Encoder
     batcher: DynamicBatcher[EncodeRequest, EncodedText]
+    # texts per batcher submission for internal callers: what its worker takes at once
+    # (max_batch_size x sort_window, sorted by length together), within the queue bound
+    max_submit: int
 
     @property
     def manifest(self) -> ModelManifest:
@@ -44,6 +47,11 @@ def discover(dirs: list[Path]) -> dict[str, Path]:
                     continue
                 found[folder.name] = folder
     return found
+
+
+def max_submit(settings: BatcherSettings) -> int:
+    """Texts one internal submission holds: one worker take, never more than the queue."""
+    return max(1, min(settings.max_batch_size * settings.sort_window, settings.queue_size))
 
 
 class ModelRegistry:
@@ -83,7 +91,7 @@ class ModelRegistry:
         batcher.start()
         if self._metrics is not None:
             self._metrics.queue_depth.labels(name).set_function(lambda: batcher.depth)
-        return ServedModel(name, folder, encoder, batcher)
+        return ServedModel(name, folder, encoder, batcher, max_submit(self._batcher_settings))
 
     def _observer(self, name: str):
         metrics = self._metrics

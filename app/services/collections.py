@@ -218,8 +218,8 @@ class CollectionService:
         alias_texts = [a for group in aliases for a in group]
         if not all(given):
             rows = [i for i, g in enumerate(given) if not g]
-            vectors[rows] = await self._embed(coll, [docs[i].text for i in rows])
-        alias_vectors = await self._embed(coll, alias_texts) if alias_texts else None
+            vectors[rows] = await self.vectors(coll, [docs[i].text for i in rows])
+        alias_vectors = await self.vectors(coll, alias_texts) if alias_texts else None
         documents = [
             Document(d.id, d.text, dict(d.payload), tuple(a))
             for d, a in zip(docs, aliases, strict=True)
@@ -257,15 +257,11 @@ class CollectionService:
             for d, extra in zip(docs, generated, strict=True)
         ]
 
-    async def _embed(self, coll: Collection, texts: list[str]) -> np.ndarray:
-        """(len(texts), dimension) unit vectors by the collection's model, in request chunks."""
-        model = self.model_for(coll)
-        out = np.zeros((len(texts), coll.config.dimension), dtype=np.float32)
-        for start in range(0, len(texts), self.limits.max_texts):
-            chunk = texts[start : start + self.limits.max_texts]
-            emb = await self.embeddings.embed(chunk, model=model)
-            out[start : start + len(chunk)] = emb.vectors
-        return l2_normalize(out)
+    async def vectors(self, coll: Collection, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dimension) float32 unit vectors of checked texts by the collection's
+        model (`model_for` checks it is served with the collection's dimension)."""
+        emb = await self.embeddings.encode(texts, model=self.model_for(coll))
+        return l2_normalize(emb.vectors)  # as before the split: stored bits stay the same
 
     async def delete(self, name: str, ids: Sequence[str]) -> WriteAck:
         coll = self.store.get(name)

@@ -315,13 +315,7 @@ class ParaphraseService:
         """Cosine of each candidate to the input by the same model's encoder, descending."""
         if not candidates:
             return []
-        texts = [text, *candidates]
-        chunk = self.embeddings.limits.max_texts
-        parts = [
-            (await self.embeddings.embed(texts[i : i + chunk], model=model)).vectors
-            for i in range(0, len(texts), chunk)
-        ]
-        vectors = np.concatenate(parts)
+        vectors = (await self.embeddings.encode([text, *candidates], model=model)).vectors
         scores = vectors[1:] @ vectors[0]
         order = np.argsort(-scores, kind="stable")
         return [Paraphrase(candidates[i], float(scores[i])) for i in order]
