@@ -89,6 +89,9 @@ class ParaphraseResult:
     model: str
     paraphrases: list[Paraphrase]
     usage: GenerationUsage
+    # (len(paraphrases), dim) float32 unit rows: the paraphrases by `model`'s encoder (the
+    # vectors they were ranked with), for callers that index them (augment)
+    vectors: np.ndarray
 
 
 class ParaphraseService:
@@ -256,11 +259,12 @@ class ParaphraseService:
         source = [text, tok.decode(prompt.tolist())]
         candidates = [c for c in unique_candidates(texts, exclude=source) if not same_text(c, text)]
         started = time.perf_counter()
-        ranked = await self._rank(gen.served.name, text, candidates)
+        ranked, vectors = await self._rank(gen.served.name, text, candidates)
         self._observe(gen.served.name, "rerank", started)
         return ParaphraseResult(
             model=gen.served.name,
             paraphrases=ranked[:k],
+            vectors=vectors[:k],
             usage=GenerationUsage(
                 prompt_tokens=int(prompt.size),
                 generated_tokens=generated.tokens,
@@ -276,11 +280,15 @@ class ParaphraseService:
         if self.metrics is not None:
             self.metrics.stage_seconds.labels(model, stage).observe(time.perf_counter() - started)
 
-    async def _rank(self, model: str, text: str, candidates: list[str]) -> list[Paraphrase]:
-        """Cosine of each candidate to the input by the same model's encoder, descending."""
+    async def _rank(
+        self, model: str, text: str, candidates: list[str]
+    ) -> tuple[list[Paraphrase], np.ndarray]:
+        """Cosine of each candidate to the input by the same model's encoder, descending;
+        with the candidates' (len(candidates), dim) unit vectors in that order."""
         if not candidates:
-            return []
+            dim = self.registry.get(model).manifest.dimension
+            return [], np.zeros((0, dim), np.float32)
         vectors = (await self.embeddings.encode([text, *candidates], model=model)).vectors
         scores = vectors[1:] @ vectors[0]
         order = np.argsort(-scores, kind="stable")
-        return [Paraphrase(candidates[i], float(scores[i])) for i in order]
+        return [Paraphrase(candidates[i], float(scores[i])) for i in order], vectors[1:][order]

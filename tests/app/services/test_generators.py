@@ -90,6 +90,7 @@ def test_generators_are_built_at_start_up_and_two_first_calls_share_one(dirs, mo
         a, b = asyncio.run(two_first_calls())
         assert loads == ["tiny-simbert"]  # no request built another session
         assert a.paraphrases == b.paraphrases and a.usage == b.usage
+        assert a.vectors.shape == (len(a.paraphrases), reg.get("tiny-simbert").manifest.dimension)
     finally:
         reg.close(5.0)
 
