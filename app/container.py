@@ -9,13 +9,16 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from app.engines.backend import BackendKind
 from app.engines.registry import ModelRegistry
+from app.generation.decoder import DecodeMode
 from app.index.store import CollectionStore
 from app.metrics import Metrics
 from app.services.augment import Augmenter
 from app.services.collections import CollectionService
 from app.services.duplicate_jobs import DuplicateJobs
 from app.services.embedding import EmbeddingService
+from app.services.generators import generator_factory
 from app.services.matching import MatchService
 from app.services.paraphrase import ParaphraseService
 from app.services.search import SearchService
@@ -54,7 +57,13 @@ class Container:
 
 
 async def build_container(settings: Settings, metrics: Metrics) -> Container:
-    registry = ModelRegistry(settings.models, settings.batcher, metrics)
+    mode = DecodeMode.parse(settings.generation.decode_mode)
+    registry = ModelRegistry(
+        settings.models,
+        settings.batcher,
+        metrics,
+        factories={BackendKind.GENERATOR: generator_factory(settings.models, mode)},
+    )
     await asyncio.to_thread(registry.load_all)
     vector_cache = (
         VectorCache(settings.cache.max_bytes, metrics) if settings.cache.enabled else None
@@ -62,9 +71,7 @@ async def build_container(settings: Settings, metrics: Metrics) -> Container:
     embeddings = EmbeddingService(registry, settings.limits, metrics, vector_cache)
     store = CollectionStore(settings.collections)
     await asyncio.to_thread(store.open_all)
-    paraphrases = ParaphraseService(
-        registry, embeddings, settings.generation, settings.models, metrics
-    )
+    paraphrases = ParaphraseService(registry, embeddings, settings.generation, metrics)
     augmenter = Augmenter(paraphrases, settings.collections)
     collections = CollectionService(
         store, embeddings, settings.collections, settings.limits, augmenter

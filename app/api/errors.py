@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Match
 
 from app import errors as e
+from app.api.schemas.common import INVALID_INPUT
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,9 @@ def _domain_handler(retry_after_s: float):
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errs = exc.errors()
     first = errs[0] if errs else {}
+    if first.get("type") == INVALID_INPUT:  # a schema's cross-field rule (schemas/common.py)
+        param = (first.get("ctx") or {}).get("param")
+        return error_response(request, 400, "invalid_input", first.get("msg", ""), param)
     if first.get("type") == "json_invalid":
         return error_response(request, 400, "invalid_json", "request body is not valid JSON")
     if first.get("type") == "missing" and tuple(first.get("loc", ())) == ("body",):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.engines.backend import BackendKind
 from app.engines.manifest import ModelManifest, OutputRole, read_manifest
 from app.engines.pooling import pool
 from app.engines.session import create_session
@@ -51,6 +52,10 @@ def empty_cache_inputs(session, fed: Sequence[str], folder: Path) -> list[tuple[
 
 
 class Encoder:
+    """The encoder backend (`app.engines.backend.ModelBackend`): `load`, `warmup`, `run`."""
+
+    kind = BackendKind.ENCODER
+
     def __init__(
         self, folder: Path, manifest: ModelManifest, models: ModelSettings, batcher: BatcherSettings
     ):
@@ -88,6 +93,13 @@ class Encoder:
     @property
     def providers(self) -> list[str]:
         return self.session.get_providers()
+
+    def warmup(self, max_tokens: int = 128) -> None:
+        """Run once per bucket up to `max_tokens` so first requests pay no set-up."""
+        limit = min(max_tokens, self.manifest.max_length)
+        for width in [b for b in self.buckets if b <= limit]:
+            text = " ".join(["warm"] * max(width - 2, 1))
+            self.run([EncodeRequest(t) for t in self.tokenize([text])])
 
     def tokenize(self, texts: Sequence[str]) -> list[TokenizedText]:
         return self.tokenizer.tokenize(texts)

@@ -1,16 +1,28 @@
-"""Finds model folders, loads one Encoder + DynamicBatcher per model, and owns their lifetime."""
+"""Finds model folders and owns every served model's backends and their lifetime.
+
+Per model: one `Encoder` + `DynamicBatcher`, and the backends of other kinds that the
+composition root's factories build for it (the SimBERT generator), all at start-up behind
+one contract (`app.engines.backend.ModelBackend`: load, warm-up, run).
+
+A model whose encoder cannot load stops the start-up (every endpoint needs one). A backend
+of another kind that cannot load or warm up is excluded and reported, consistently: its
+model still serves as an encoder, `backend()` answers `Unavailable` with the reason (503),
+`unavailable()` lists it for /health/ready, and callers choosing a default skip it.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.engines.backend import BackendKind, ModelBackend
 from app.engines.batcher import BatchStats, DynamicBatcher, stop_all
 from app.engines.encoder import EncodedText, Encoder, EncodeRequest
 from app.engines.manifest import MANIFEST_FILE, ModelManifest
 from app.engines.tokenizer import bucket_length
-from app.errors import InvalidInput, ModelNotFound
+from app.errors import InvalidInput, ModelNotFound, Unavailable
 from app.metrics import Metrics
 from app.settings import BatcherSettings, ModelSettings
 
@@ -23,10 +35,19 @@ class ServedModel:
     folder: Path
     encoder: Encoder
     batcher: DynamicBatcher[EncodeRequest, EncodedText]
+    # texts per batcher submission for internal callers: what its worker takes at once
+    # (max_batch_size x sort_window, sorted by length together), within the queue bound
+    max_submit: int
+    # backends of other kinds built for this model (BackendKind.GENERATOR), usable ones only
+    backends: dict[BackendKind, ModelBackend] = field(default_factory=dict)
 
     @property
     def manifest(self) -> ModelManifest:
         return self.encoder.manifest
+
+
+# builds a backend of one kind for a loaded model; None when the model has none of that kind
+BackendFactory = Callable[[ServedModel], ModelBackend | None]
 
 
 def discover(dirs: list[Path]) -> dict[str, Path]:
@@ -46,14 +67,25 @@ def discover(dirs: list[Path]) -> dict[str, Path]:
     return found
 
 
+def max_submit(settings: BatcherSettings) -> int:
+    """Texts one internal submission holds: one worker take, never more than the queue."""
+    return max(1, min(settings.max_batch_size * settings.sort_window, settings.queue_size))
+
+
 class ModelRegistry:
     def __init__(
-        self, models: ModelSettings, batcher: BatcherSettings, metrics: Metrics | None = None
+        self,
+        models: ModelSettings,
+        batcher: BatcherSettings,
+        metrics: Metrics | None = None,
+        factories: Mapping[BackendKind, BackendFactory] | None = None,
     ):
         self._models_settings = models
         self._batcher_settings = batcher
         self._metrics = metrics
+        self._factories = dict(factories or {})
         self._served: dict[str, ServedModel] = {}
+        self._unavailable: dict[tuple[str, BackendKind], str] = {}  # -> why excluded
 
     # -- loading ---------------------------------------------------------------------------
     def load_all(self) -> None:
@@ -65,7 +97,25 @@ class ModelRegistry:
             dirs = ", ".join(str(d) for d in self._models_settings.dirs)
             raise InvalidInput(f"models {missing} not found in {dirs}")
         for name in wanted:
-            self._served[name] = self._load(name, found[name])
+            served = self._load(name, found[name])
+            self._served[name] = served
+            self._attach(served)
+
+    def _attach(self, served: ServedModel) -> None:
+        """Build the other kinds' backends for `served`; exclude (and report) what fails."""
+        for kind, factory in self._factories.items():
+            try:
+                backend = factory(served)
+            except Exception as exc:  # a section or graph this server cannot use
+                self._exclude(served.name, kind, exc)
+                continue
+            if backend is not None:
+                served.backends[kind] = backend
+
+    def _exclude(self, name: str, kind: BackendKind, exc: Exception) -> None:
+        reason = f"{kind} {name!r} cannot be used: {exc}"
+        log.error("%s (excluded; model %r still serves as an encoder)", reason, name)
+        self._unavailable[(name, kind)] = reason
 
     def _load(self, name: str, folder: Path) -> ServedModel:
         encoder = Encoder.load(folder, self._models_settings, self._batcher_settings)
@@ -83,7 +133,7 @@ class ModelRegistry:
         batcher.start()
         if self._metrics is not None:
             self._metrics.queue_depth.labels(name).set_function(lambda: batcher.depth)
-        return ServedModel(name, folder, encoder, batcher)
+        return ServedModel(name, folder, encoder, batcher, max_submit(self._batcher_settings))
 
     def _observer(self, name: str):
         metrics = self._metrics
@@ -99,12 +149,16 @@ class ModelRegistry:
         return record
 
     def warmup(self) -> None:
-        """Run each model once per bucket up to 128 tokens so first requests pay no set-up."""
+        """Warm every backend: encoders (a failure stops the start-up), then the other
+        kinds (a failure excludes that backend, as a failed load does)."""
         for served in self._served.values():
-            limit = min(128, served.manifest.max_length)
-            for width in [b for b in self._batcher_settings.buckets if b <= limit]:
-                text = " ".join(["warm"] * max(width - 2, 1))
-                served.encoder.run([EncodeRequest(t) for t in served.encoder.tokenize([text])])
+            served.encoder.warmup()
+            for kind, backend in list(served.backends.items()):
+                try:
+                    backend.warmup()
+                except Exception as exc:
+                    del served.backends[kind]
+                    self._exclude(served.name, kind, exc)
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop every model's batcher; all drain in parallel within one `timeout`."""
@@ -135,6 +189,22 @@ class ModelRegistry:
             raise ModelNotFound(
                 f"model {name!r} is not served; available: {self.names()}", param="model"
             ) from None
+
+    def backend(self, name: str, kind: BackendKind) -> ModelBackend:
+        """Model `name`'s backend of `kind`; `Unavailable` (with the reason) when it was
+        excluded or the model has none."""
+        served = self.get(name)
+        if kind in served.backends:
+            return served.backends[kind]
+        reason = self._unavailable.get((name, kind))
+        raise Unavailable(reason or f"model {name!r} has no {kind}")
+
+    def unavailable(self) -> dict[str, str]:
+        """Excluded backends: "model/kind" -> why (listed by /health/ready)."""
+        return {f"{name}/{kind}": why for (name, kind), why in self._unavailable.items()}
+
+    def excluded(self, name: str, kind: BackendKind) -> bool:
+        return (name, kind) in self._unavailable
 
     @property
     def healthy(self) -> bool:

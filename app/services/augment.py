@@ -4,12 +4,16 @@ Each document's text goes through `ParaphraseService` (SimBERT `gen_synonyms`: s
 dedupe, drop the input, rank by cosine to it); the top k become aliases that the collection
 indexes with their own vectors and resolves to the document (a hit on one returns the
 document once). Decoding is the expensive part, so the documents per request are bounded.
+Each alias comes with the vector it was ranked with (by the generator's encoder), which the
+upsert stores as is when the collection uses that same model instead of embedding it again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from app.errors import SimserveError, ValidationFailed
 from app.services.paraphrase import ParaphraseService, check_work_bound
@@ -26,13 +30,24 @@ class AugmentOptions:
     seed: int | None = None  # document i decodes with seed + i: same request, same aliases
 
 
+@dataclass(frozen=True)
+class GeneratedAliases:
+    """One document's generated aliases, best first."""
+
+    model: str  # the generator, whose encoder embedded `vectors`
+    texts: list[str]
+    vectors: np.ndarray  # (len(texts), dim) float32 unit rows, by `model`
+
+
 class Augmenter:
     def __init__(self, paraphrases: ParaphraseService, settings: CollectionSettings):
         self.paraphrases = paraphrases
         self.settings = settings
 
-    async def aliases(self, texts: Sequence[str], options: AugmentOptions) -> list[list[str]]:
-        """Generated alias texts per document text, best first (at most k each)."""
+    async def aliases(
+        self, texts: Sequence[str], options: AugmentOptions
+    ) -> list[GeneratedAliases]:
+        """Generated aliases per document text, best first (at most k each)."""
         check_work_bound(len(texts), self.settings.max_augmented_documents, "documents")
         if options.min_score is not None and not -1 <= options.min_score <= 1:
             raise ValidationFailed(
@@ -50,12 +65,17 @@ class Augmenter:
                 )  # fmt: skip
             except SimserveError as exc:
                 raise _located(exc, i) from None
+            keep = [
+                i
+                for i, p in enumerate(result.paraphrases)
+                if options.min_score is None or p.score >= options.min_score
+            ]
             out.append(
-                [
-                    p.text
-                    for p in result.paraphrases
-                    if options.min_score is None or p.score >= options.min_score
-                ]
+                GeneratedAliases(
+                    result.model,
+                    [result.paraphrases[i].text for i in keep],
+                    result.vectors[keep],
+                )
             )
         return out
 

@@ -214,12 +214,14 @@ class CollectionService:
         if any(given):
             rows = [i for i, g in enumerate(given) if g]
             vectors[rows] = unit_rows([docs[i].vector for i in rows])  # checked: finite, non-zero
-        aliases = await self._aliases(docs, augment)
+        # decoding is the dear part: a collection whose model is not served fails first
+        model = self.model_for(coll) if augment is not None else None
+        aliases, known = await self._aliases(docs, augment, model)
         alias_texts = [a for group in aliases for a in group]
         if not all(given):
             rows = [i for i, g in enumerate(given) if not g]
-            vectors[rows] = await self._embed(coll, [docs[i].text for i in rows])
-        alias_vectors = await self._embed(coll, alias_texts) if alias_texts else None
+            vectors[rows] = await self.vectors(coll, [docs[i].text for i in rows])
+        alias_vectors = await self._alias_vectors(coll, alias_texts, known)
         documents = [
             Document(d.id, d.text, dict(d.payload), tuple(a))
             for d, a in zip(docs, aliases, strict=True)
@@ -243,29 +245,48 @@ class CollectionService:
         return await asyncio.to_thread(self._threshold, coll, check)
 
     async def _aliases(
-        self, docs: Sequence[DocumentInput], augment: AugmentOptions | None
-    ) -> list[list[str]]:
-        """Given then generated aliases per document: unique, never the text itself, capped."""
+        self, docs: Sequence[DocumentInput], augment: AugmentOptions | None, model: str | None
+    ) -> tuple[list[list[str]], dict[str, np.ndarray]]:
+        """Given then generated aliases per document: unique, never the text itself, capped;
+        and the generated ones' vectors when their generator is the collection's `model`
+        (alias -> (dim,) unit row by that model, as ranked: not embedded again)."""
         generated: list[list[str]] = [[] for _ in docs]
+        known: dict[str, np.ndarray] = {}
         if augment is not None:
             if self.augmenter is None:
                 raise Unavailable("this server has no paraphrase generator for augment")
-            generated = await self.augmenter.aliases([d.text for d in docs], augment)
+            found = await self.augmenter.aliases([d.text for d in docs], augment)
+            generated = [g.texts for g in found]
+            for g in found:
+                if g.model == model:
+                    known.update(zip(g.texts, g.vectors, strict=True))
         cap = self.settings.max_aliases_per_document
-        return [
+        aliases = [
             [a for a in dict.fromkeys([*d.aliases, *extra]) if a != d.text][:cap]
             for d, extra in zip(docs, generated, strict=True)
         ]
+        return aliases, known
 
-    async def _embed(self, coll: Collection, texts: list[str]) -> np.ndarray:
-        """(len(texts), dimension) unit vectors by the collection's model, in request chunks."""
-        model = self.model_for(coll)
+    async def _alias_vectors(
+        self, coll: Collection, texts: list[str], known: Mapping[str, np.ndarray]
+    ) -> np.ndarray | None:
+        """(len(texts), dimension) unit rows: `known` ones reused, the others embedded."""
+        if not texts:
+            return None
         out = np.zeros((len(texts), coll.config.dimension), dtype=np.float32)
-        for start in range(0, len(texts), self.limits.max_texts):
-            chunk = texts[start : start + self.limits.max_texts]
-            emb = await self.embeddings.embed(chunk, model=model)
-            out[start : start + len(chunk)] = emb.vectors
-        return l2_normalize(out)
+        reused = [i for i, t in enumerate(texts) if t in known]
+        missing = [i for i, t in enumerate(texts) if t not in known]
+        if reused:
+            out[reused] = l2_normalize(np.stack([known[texts[i]] for i in reused]))
+        if missing:
+            out[missing] = await self.vectors(coll, [texts[i] for i in missing])
+        return out
+
+    async def vectors(self, coll: Collection, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dimension) float32 unit vectors of checked texts by the collection's
+        model (`model_for` checks it is served with the collection's dimension)."""
+        emb = await self.embeddings.encode(texts, model=self.model_for(coll))
+        return l2_normalize(emb.vectors)  # as before the split: stored bits stay the same
 
     async def delete(self, name: str, ids: Sequence[str]) -> WriteAck:
         coll = self.store.get(name)

@@ -1,18 +1,26 @@
-"""Embedding use-case: validate texts against limits, tokenize, batch, pool, normalise."""
+"""Embedding use-case: validate texts against limits, tokenize, batch, pool, normalise.
+
+Two entry points over one path (vector cache -> tokenizer -> the model's batcher):
+- `embed` is the request edge: `limits.max_texts` and the per-text checks, then `encode`;
+- `encode` is for the services that embed texts they have checked by their own rules
+  (documents, aliases, queries, candidates): any number of texts, submitted to the batcher
+  in chunks of at most what its worker takes at once (`ServedModel.max_submit`), so no
+  caller writes its own chunking loop and nothing is checked twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from app.engines.encoder import EncodeRequest
 from app.engines.pooling import l2_normalize
 from app.engines.registry import ModelRegistry, ServedModel
-from app.errors import ValidationFailed
+from app.errors import InvalidInput, ValidationFailed
 from app.metrics import Metrics
 from app.services.texts import check_count, check_text
 from app.services.vector_cache import CachedVector, VectorCache
@@ -67,10 +75,63 @@ class EmbeddingService:
         normalize: bool = True,
         truncate: bool = True,
         want_tokens: bool = False,
+        dimensions: int | None = None,
         param: str = "texts",
     ) -> Embeddings:
+        """A request's texts: checked against `limits` (domain errors naming `param`), then
+        encoded. `dimensions` keeps the first N dimensions of each vector, renormalised
+        when `normalize` (Matryoshka-style shortening; N above the model's is a 400)."""
         served = self.registry.get(model)
         self.check_texts(texts, param)
+        # one submission, as a request always was: more texts than the queue holds is a 429
+        emb = await self._encode(
+            served, texts, normalize, truncate, want_tokens, param, step=len(texts)
+        )
+        if dimensions is None:
+            return emb
+        if dimensions > emb.dim:
+            raise InvalidInput(
+                f"dimensions {dimensions} exceeds the model's {emb.dim}", param="dimensions"
+            )
+        vectors = emb.vectors[:, :dimensions]
+        return replace(emb, vectors=l2_normalize(vectors) if normalize else vectors)
+
+    async def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str | None = None,
+        normalize: bool = True,
+        truncate: bool = True,
+        want_tokens: bool = False,
+        param: str = "texts",
+    ) -> Embeddings:
+        """Texts the caller has already checked, any number of them (none: a (0, dim)
+        result). `param` names them in a truncate=false refusal."""
+        served = self.registry.get(model)
+        if not texts:
+            return Embeddings(
+                served.name,
+                np.zeros((0, served.manifest.dimension), np.float32),
+                0,
+                0,
+                [] if want_tokens else None,
+            )
+        return await self._encode(
+            served, texts, normalize, truncate, want_tokens, param, step=served.max_submit
+        )
+
+    async def _encode(
+        self,
+        served: ServedModel,
+        texts: Sequence[str],
+        normalize: bool,
+        truncate: bool,
+        want_tokens: bool,
+        param: str,
+        step: int,
+    ) -> Embeddings:
+        """Cached vectors, the rest computed in batcher submissions of at most `step` texts."""
         # Token vectors are not cached (services/token_cache.py holds those for reranking),
         # so a request that wants them computes every text; its vectors still fill the cache.
         lookup = self.cache is not None and not want_tokens
@@ -80,11 +141,12 @@ class EmbeddingService:
         ]
         missing = [i for i, e in enumerate(entries) if e is None]
         token_vectors: list[np.ndarray | None] = [None] * len(texts)
-        if missing:
+        for start in range(0, len(missing), step):
+            chunk = missing[start : start + step]
             computed = await self._compute(
-                served, [texts[i] for i in missing], missing, truncate, want_tokens, param
+                served, [texts[i] for i in chunk], chunk, truncate, want_tokens, param
             )
-            for i, (entry, tokens) in zip(missing, computed, strict=True):
+            for i, (entry, tokens) in zip(chunk, computed, strict=True):
                 entries[i] = entry
                 token_vectors[i] = tokens
                 if self.cache is not None:

@@ -21,6 +21,7 @@ from app.index.calibration import Calibration, CalibrationMethod, fit, model_fin
 from app.index.collection import Collection
 from app.services.collections import CollectionService
 from app.services.search import SearchHit, SearchService
+from app.services.texts import check_text
 
 META_KEY = "calibration"
 
@@ -126,8 +127,11 @@ class MatchService:
         self._check_size(len(pairs), "pairs")
         if not pairs:
             return np.zeros(0)
+        for i, (a, b, _) in enumerate(pairs):
+            check_text(a, f"pairs[{i}].a", self.collections.limits)
+            check_text(b, f"pairs[{i}].b", self.collections.limits)
         texts = [p[0] for p in pairs] + [p[1] for p in pairs]
-        vectors = await self.collections._embed(coll, texts)
+        vectors = await self.collections.vectors(coll, texts)
         return np.sum(vectors[: len(pairs)] * vectors[len(pairs) :], axis=1).astype(np.float64)
 
     async def drop_calibration(self, name: str) -> bool:

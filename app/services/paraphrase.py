@@ -8,8 +8,9 @@ input is dropped also when a candidate differs from it only in case, spacing or
 punctuation (a lowercasing tokenizer would otherwise return the input itself).
 
 Decoding is CPU-bound and runs in a worker thread; at most `max_concurrent` decodes run
-at once and at most `max_queued` requests wait for a slot (then 429). The generator
-reuses the encoder's onnxruntime session when the folder has one graph for both.
+at once and at most `max_queued` requests wait for a slot (then 429). Generators are
+built and warmed by `ModelRegistry` at start-up (services/generators.py); one that could
+not be is excluded from the default choice and answers 503 with the reason when named.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
-from app.engines.manifest import ModelKind
-from app.engines.registry import ModelRegistry, ServedModel
-from app.engines.session import create_session
+from app.engines.backend import BackendKind
+from app.engines.registry import ModelRegistry
 from app.errors import (
     DeadlineExceeded,
     InvalidInput,
@@ -33,8 +34,7 @@ from app.errors import (
     ValidationFailed,
 )
 from app.generation.constraints import DecodeConstraints
-from app.generation.decoder import DecodeMode, Generated, SamplingParams, UniLMDecoder
-from app.generation.spec import GeneratorSpec
+from app.generation.decoder import Generated, SamplingParams
 from app.generation.text import (
     cjk_share,
     keep_questions,
@@ -44,9 +44,10 @@ from app.generation.text import (
     unique_candidates,
 )
 from app.metrics import Metrics
-from app.services.decoding import WordRule, parse_constraints, step_constraints, word_rule
+from app.services.decoding import parse_constraints, step_constraints
 from app.services.embedding import EmbeddingService
-from app.settings import GenerationSettings, ModelSettings
+from app.services.generators import Generator, is_generator
+from app.settings import GenerationSettings
 
 # an input with at least this share of ideographs gets the most Chinese generator by default
 CHINESE_INPUT_SHARE = 0.3
@@ -88,14 +89,9 @@ class ParaphraseResult:
     model: str
     paraphrases: list[Paraphrase]
     usage: GenerationUsage
-
-
-@dataclass(frozen=True)
-class _Generator:
-    served: ServedModel
-    spec: GeneratorSpec
-    decoder: UniLMDecoder
-    words: WordRule
+    # (len(paraphrases), dim) float32 unit rows: the paraphrases by `model`'s encoder (the
+    # vectors they were ranked with), for callers that index them (augment)
+    vectors: np.ndarray
 
 
 class ParaphraseService:
@@ -104,51 +100,42 @@ class ParaphraseService:
         registry: ModelRegistry,
         embeddings: EmbeddingService,
         settings: GenerationSettings,
-        models: ModelSettings,
         metrics: Metrics | None = None,
     ):
         self.metrics = metrics
         self.registry = registry
         self.embeddings = embeddings
         self.settings = settings
-        self.models = models
-        self._generators: dict[str, _Generator] = {}
         self._cjk_coverage: dict[str, float] = {}
         self._slots = asyncio.Semaphore(settings.max_concurrent)
         self._waiting = 0
-        self._mode = DecodeMode.parse(settings.decode_mode)
 
     def generator_names(self) -> list[str]:
-        return [
-            s.name
-            for s in self.registry.all()
-            if s.manifest.kind is ModelKind.SIMBERT and s.manifest.generator
-        ]
+        """Served models with a generator section, usable or excluded at start-up."""
+        return [s.name for s in self.registry.all() if is_generator(s)]
 
-    def generator(self, name: str | None, text: str = "") -> _Generator:
-        """The named generator (or the default one for `text`); domain errors when there is none."""
+    def generator(self, name: str | None, text: str = "") -> Generator:
+        """The named generator (or the default one for `text`); domain errors when there is
+        none, and 503 with the start-up error for one the registry excluded."""
         names = self.generator_names()
         if name is None:
             if not names:
                 raise Unavailable(NO_GENERATOR)
-            name = self._default_for(names, text)
-        served = self.registry.get(name)
+            usable = [n for n in names if not self.registry.excluded(n, BackendKind.GENERATOR)]
+            name = self._default_for(usable, text) if usable else names[0]
+        self.registry.get(name)  # ModelNotFound for a name not served
         if name not in names:
             raise ValidationFailed(
                 f"model {name!r} is an encoder without a generator; generators served: {names}",
                 param="model",
             )
-        if name not in self._generators:
-            try:
-                self._generators[name] = self._build(served)
-            except ValueError as exc:  # a folder whose generator section or graph is unusable
-                raise Unavailable(f"generator {name!r} cannot be used: {exc}") from None
-        return self._generators[name]
+        return cast(Generator, self.registry.backend(name, BackendKind.GENERATOR))
 
     def _default_for(self, names: list[str], text: str) -> str:
-        """`generation.default_model` when set and served; otherwise, by the input's script,
-        the generator whose vocabulary holds the most (Chinese input: at least 30% ideographs)
-        or the fewest (any other input) CJK ideographs; ties keep the served order."""
+        """Among the usable generators `names`: `generation.default_model` when it is one;
+        otherwise, by the input's script, the generator whose vocabulary holds the most
+        (Chinese input: at least 30% ideographs) or the fewest (any other input) CJK
+        ideographs; ties keep the served order."""
         if self.settings.default_model in names:
             return self.settings.default_model
         if len(names) == 1:
@@ -165,26 +152,9 @@ class ParaphraseService:
             )
         return self._cjk_coverage[name]
 
-    def _build(self, served: ServedModel) -> _Generator:
-        spec = GeneratorSpec.from_manifest(served.manifest.generator or {})
-        if spec.graph == served.manifest.onnx.file:
-            session = served.encoder.session  # one graph: share weights and memory
-        else:
-            m = self.models
-            session = create_session(
-                served.folder / spec.graph, m.device, m.intra_op_threads, m.inter_op_threads
-            )
-        tok = served.encoder.tokenizer
-        end_id = tok.token_to_id(spec.end_token)
-        if end_id is None:
-            raise ValueError(f"{served.folder}: end token {spec.end_token!r} not in vocabulary")
-        banned = [i for i in (tok.token_to_id(t) for t in spec.banned_tokens) if i is not None]
-        words = word_rule(tok, served.folder / spec.words if spec.words else None)
-        return _Generator(served, spec, UniLMDecoder(session, spec, end_id, banned), words)
-
     def params(
         self,
-        gen: _Generator,
+        gen: Generator,
         *,
         n: int,
         top_k: int | None,
@@ -210,7 +180,7 @@ class ParaphraseService:
             top_k, top_p = gen.spec.sampling.top_k, gen.spec.sampling.top_p
         return SamplingParams(n, max_length, top_k, top_p, temperature)
 
-    def prompt(self, gen: _Generator, text: str) -> np.ndarray:
+    def prompt(self, gen: Generator, text: str) -> np.ndarray:
         """`[CLS] text [SEP]` cut to the generator's max_source_length tokens."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("text must be a non-empty string", param="text")
@@ -226,7 +196,7 @@ class ParaphraseService:
         return ids
 
     async def _decode(
-        self, gen: _Generator, prompt, params, rng, deadline: float, steps=None
+        self, gen: Generator, prompt, params, rng, deadline: float, steps=None
     ) -> Generated:
         if self._slots.locked() and self._waiting >= self.settings.max_queued:
             raise Overloaded("too many paraphrase requests waiting; retry later")
@@ -237,9 +207,7 @@ class ParaphraseService:
             raise DeadlineExceeded("no decoding slot became free in time") from None
         finally:
             self._waiting -= 1
-        task = asyncio.ensure_future(
-            asyncio.to_thread(gen.decoder.generate, prompt, params, rng, self._mode, steps)
-        )
+        task = asyncio.ensure_future(asyncio.to_thread(gen.run, prompt, params, rng, steps))
         task.add_done_callback(lambda _: self._slots.release())  # slot held until it ends
         try:
             return await asyncio.wait_for(
@@ -291,11 +259,12 @@ class ParaphraseService:
         source = [text, tok.decode(prompt.tolist())]
         candidates = [c for c in unique_candidates(texts, exclude=source) if not same_text(c, text)]
         started = time.perf_counter()
-        ranked = await self._rank(gen.served.name, text, candidates)
+        ranked, vectors = await self._rank(gen.served.name, text, candidates)
         self._observe(gen.served.name, "rerank", started)
         return ParaphraseResult(
             model=gen.served.name,
             paraphrases=ranked[:k],
+            vectors=vectors[:k],
             usage=GenerationUsage(
                 prompt_tokens=int(prompt.size),
                 generated_tokens=generated.tokens,
@@ -311,17 +280,15 @@ class ParaphraseService:
         if self.metrics is not None:
             self.metrics.stage_seconds.labels(model, stage).observe(time.perf_counter() - started)
 
-    async def _rank(self, model: str, text: str, candidates: list[str]) -> list[Paraphrase]:
-        """Cosine of each candidate to the input by the same model's encoder, descending."""
+    async def _rank(
+        self, model: str, text: str, candidates: list[str]
+    ) -> tuple[list[Paraphrase], np.ndarray]:
+        """Cosine of each candidate to the input by the same model's encoder, descending;
+        with the candidates' (len(candidates), dim) unit vectors in that order."""
         if not candidates:
-            return []
-        texts = [text, *candidates]
-        chunk = self.embeddings.limits.max_texts
-        parts = [
-            (await self.embeddings.embed(texts[i : i + chunk], model=model)).vectors
-            for i in range(0, len(texts), chunk)
-        ]
-        vectors = np.concatenate(parts)
+            dim = self.registry.get(model).manifest.dimension
+            return [], np.zeros((0, dim), np.float32)
+        vectors = (await self.embeddings.encode([text, *candidates], model=model)).vectors
         scores = vectors[1:] @ vectors[0]
         order = np.argsort(-scores, kind="stable")
-        return [Paraphrase(candidates[i], float(scores[i])) for i in order]
+        return [Paraphrase(candidates[i], float(scores[i])) for i in order], vectors[1:][order]

@@ -121,7 +121,7 @@ class SearchService:
         model = self.collections.model_for(coll, model)
 
         started = time.perf_counter()
-        emb = await self.collections.embeddings.embed(
+        emb = await self.collections.embeddings.encode(
             list(queries), model=model, want_tokens=rerank_options is not None, param="queries"
         )
         embed_ms = _ms(started)
@@ -155,7 +155,7 @@ class SearchService:
         return SearchResult(coll.config.name, model, results, timings)
 
     async def token_vectors(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Token vectors per distinct text: cached ones, the rest encoded in batches."""
+        """Token vectors per distinct text: cached ones, the rest encoded."""
         out: dict[str, np.ndarray] = {}
         misses = []
         for text in texts:
@@ -164,12 +164,10 @@ class SearchService:
                 misses.append(text)
             else:
                 out[text] = cached
-        for start in range(0, len(misses), self.limits.max_texts):
-            chunk = misses[start : start + self.limits.max_texts]
-            emb = await self.collections.embeddings.embed(chunk, model=model, want_tokens=True)
-            for text, tok in zip(chunk, emb.token_vectors or [], strict=True):
-                self.cache.put(model, text, tok)
-                out[text] = tok
+        emb = await self.collections.embeddings.encode(misses, model=model, want_tokens=True)
+        for text, tok in zip(misses, emb.token_vectors or [], strict=True):
+            self.cache.put(model, text, tok)
+            out[text] = tok
         return out
 
     def _rerank(self, method, query_tokens, hits, tokens, top_k, extras) -> list[list[SearchHit]]:

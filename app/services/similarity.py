@@ -79,6 +79,7 @@ class SimilarityService:
         param: str = "pairs",
         explain: bool = False,
     ) -> SimilarityResult:
+        """Score each (a, b) pair; every text is checked against `limits`."""
         method = SimilarityMethod.parse(method)
         check_count(len(pairs), self.limits.max_texts, param)
         if explain:
@@ -86,18 +87,22 @@ class SimilarityService:
         for i, pair in enumerate(pairs):
             for j, text in enumerate(pair):
                 check_text(text, f"{param}[{i}][{j}]", self.limits)
+        return await self._scores(pairs, method, model, param, explain)
+
+    async def _scores(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        method: SimilarityMethod,
+        model: str | None,
+        param: str,
+        explain: bool,
+    ) -> SimilarityResult:
+        """Score checked pairs: each distinct text encoded once, in one `encode` call."""
         texts = list(dict.fromkeys(t for pair in pairs for t in pair))
         position = {t: i for i, t in enumerate(texts)}
         want_tokens = method is not SimilarityMethod.COSINE
-        vectors, tokens, name = [], [], None
-        for start in range(0, len(texts), self.limits.max_texts):
-            emb = await self.embeddings.embed(
-                texts[start : start + self.limits.max_texts], model=model, want_tokens=want_tokens
-            )
-            name = emb.model
-            vectors.append(emb.vectors)
-            tokens.extend(emb.token_vectors or [])
-        mat = np.concatenate(vectors)
+        emb = await self.embeddings.encode(texts, model=model, want_tokens=want_tokens)
+        name, mat, tokens = emb.model, emb.vectors, emb.token_vectors or []
         idx = np.array([[position[a], position[b]] for a, b in pairs])
         if method is SimilarityMethod.COSINE:
             scores = np.einsum("ij,ij->i", mat[idx[:, 0]], mat[idx[:, 1]]).tolist()
@@ -151,7 +156,11 @@ class SimilarityService:
         check_count(len(sentences), self.limits.max_texts, "sentences")
         for i, text in enumerate(sentences):
             check_text(text, f"sentences[{i}]", self.limits)
-        return await self.pairs([(source, s) for s in sentences], method, model, explain=explain)
+        method = SimilarityMethod.parse(method)
+        if explain:
+            _check_explain(method, len(sentences))
+        pairs = [(source, s) for s in sentences]
+        return await self._scores(pairs, method, model, "pairs", explain)
 
 
 def _check_explain(method: SimilarityMethod, n_pairs: int) -> None:

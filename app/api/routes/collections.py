@@ -89,7 +89,7 @@ async def upsert_documents(
         upserted=ack.count,
         aliases=ack.aliases,
         seq=ack.seq,
-        duplicates=None if check is None else [d.__dict__ for d in ack.duplicates],
+        duplicates=None if check is None else list(ack.duplicates),
     )
 
 

@@ -54,12 +54,4 @@ async def match(body: MatchRequest, container: ReadyContainerDep) -> MatchRespon
         body.collection, body.query, alternatives=body.alternatives, flt=flt,
         rerank_options=options, mode=SearchMode(body.mode),
     )  # fmt: skip
-    return MatchResponse(
-        collection=result.collection,
-        model=result.model,
-        matched=result.matched,
-        confidence=result.confidence,
-        threshold=result.threshold,
-        hit=None if result.hit is None else result.hit.__dict__,
-        alternatives=[h.__dict__ for h in result.alternatives],
-    )
+    return MatchResponse.model_validate(result)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter
 
 from app.api.deps import ReadyContainerDep
@@ -13,7 +11,6 @@ from app.api.schemas.search import (
     SimilarityRequest,
     SimilarityResponse,
 )
-from app.errors import InvalidInput
 from app.index.filters import PayloadFilter
 from app.rerank.distances import RerankMethod
 from app.services.search import RerankOptions, SearchMode
@@ -34,31 +31,17 @@ def filter_and_rerank(body) -> tuple[PayloadFilter | None, RerankOptions | None]
 
 @router.post("/search", response_model=SearchResponse)
 async def search(body: SearchRequest, container: ReadyContainerDep) -> SearchResponse:
-    if (body.query is None) == (body.queries is None):
-        raise InvalidInput("give exactly one of query or queries", param="query")
-    queries = [body.query] if body.query is not None else list(body.queries or [])
+    queries = body.query_list
     flt, options = filter_and_rerank(body)
     result = await container.search.search(
         body.collection, queries, top_k=body.top_k, flt=flt, rerank_options=options,
         model=body.model, mode=SearchMode(body.mode),
     )  # fmt: skip
-    return SearchResponse(
-        collection=result.collection,
-        model=result.model,
-        results=[
-            {"query": q, "hits": [h.__dict__ for h in hits]}
-            for q, hits in zip(queries, result.results, strict=True)
-        ],
-        timings=result.timings.__dict__,
-    )
+    return SearchResponse.of(result, queries)
 
 
 @router.post("/similarity", response_model=SimilarityResponse)
 async def similarity(body: SimilarityRequest, container: ReadyContainerDep) -> SimilarityResponse:
-    if (body.pairs is None) == (body.source is None and body.sentences is None) or (
-        body.pairs is None and (body.source is None or body.sentences is None)
-    ):
-        raise InvalidInput("give either pairs, or source with sentences", param="pairs")
     if body.pairs is not None:
         pairs = [(a, b) for a, b in body.pairs]
         result = await container.similarity.pairs(
@@ -68,11 +51,4 @@ async def similarity(body: SimilarityRequest, container: ReadyContainerDep) -> S
         result = await container.similarity.one_to_many(
             body.source or "", body.sentences or [], body.method, body.model, explain=body.explain
         )
-    return SimilarityResponse(
-        model=result.model,
-        method=result.method.value,
-        scores=result.scores,
-        explanations=[asdict(e) for e in result.explanations]
-        if result.explanations is not None
-        else None,
-    )
+    return SimilarityResponse.of(result)

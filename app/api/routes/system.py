@@ -42,8 +42,14 @@ async def live() -> dict:
 
 @router.get("/health/ready", responses={503: {"description": "not ready or draining"}})
 async def ready(container: ContainerDep) -> Response:
-    if container.ready and container.registry.healthy:
-        return JSONResponse({"status": "ready", "models": container.registry.names()})
+    """200 when every model's encoder serves. `unavailable` reports the backends of other
+    kinds excluded at start-up ("model/generator" -> why): their model still serves as an
+    encoder and naming them answers 503 with the same reason."""
+    registry = container.registry
+    if container.ready and registry.healthy:
+        return JSONResponse(
+            {"status": "ready", "models": registry.names(), "unavailable": registry.unavailable()}
+        )
     reason = (
         "server is draining"
         if container.draining

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.api.schemas.common import StrictModel
+from app.api.schemas.common import ResponseModel, StrictModel
 
 
 class IndexBody(StrictModel):
@@ -108,7 +108,7 @@ class DuplicatesBody(StrictModel):
     )
 
 
-class DuplicateOut(BaseModel):
+class DuplicateOut(ResponseModel):
     index: int = Field(description="position of the document in the request")
     id: str
     duplicate_of: str = Field(description="stored document (or earlier one in this request)")

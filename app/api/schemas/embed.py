@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from typing import Literal
+import base64
+from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.common import StrictModel
+from app.services.embedding import Embeddings
 
 
 class EmbedRequest(StrictModel):
@@ -39,6 +42,10 @@ class OpenAIEmbeddingRequest(BaseModel):
     )
     user: str | None = None
 
+    @property
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else self.input
+
 
 class OpenAIEmbedding(BaseModel):
     object: Literal["embedding"] = "embedding"
@@ -56,3 +63,21 @@ class OpenAIEmbeddingResponse(BaseModel):
     data: list[OpenAIEmbedding]
     model: str
     usage: OpenAIUsage
+
+
+def openai_body(result: Embeddings, encoding_format: str) -> dict[str, Any]:
+    """An `OpenAIEmbeddingResponse` body (for FastJSONResponse, which writes float32 rows
+    itself); base64 = the little-endian float32 bytes of each vector."""
+    data = []
+    for i, vec in enumerate(result.vectors):
+        if encoding_format == "base64":
+            payload = base64.b64encode(np.ascontiguousarray(vec, dtype="<f4").tobytes()).decode()
+        else:
+            payload = vec
+        data.append({"object": "embedding", "index": i, "embedding": payload})
+    return {
+        "object": "list",
+        "data": data,
+        "model": result.model,
+        "usage": {"prompt_tokens": result.tokens, "total_tokens": result.tokens},
+    }

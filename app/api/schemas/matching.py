@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.api.schemas.common import StrictModel
+from app.api.schemas.common import ResponseModel, StrictModel
 from app.api.schemas.search import FilterBody, HitOut, RerankBody
 
 
@@ -55,7 +55,7 @@ class MatchRequest(StrictModel):
     rerank: RerankBody | None = None
 
 
-class MatchResponse(BaseModel):
+class MatchResponse(ResponseModel):
     collection: str
     model: str
     matched: bool

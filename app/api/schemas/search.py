@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field, model_validator
 
-from app.api.schemas.common import StrictModel
+from app.api.schemas.common import ResponseModel, StrictModel, invalid_input
+from app.services.search import SearchResult
+from app.services.similarity import SimilarityResult
 
 
 class FilterBody(StrictModel):
@@ -31,8 +33,19 @@ class SearchRequest(StrictModel):
         "(reciprocal-rank fusion of both); rerank applies after",
     )
 
+    @model_validator(mode="after")
+    def _one_query_form(self) -> SearchRequest:
+        if (self.query is None) == (self.queries is None):
+            raise invalid_input("give exactly one of query or queries", param="query")
+        return self
 
-class HitOut(BaseModel):
+    @property
+    def query_list(self) -> list[str]:
+        """The queries in order, whichever form was given."""
+        return [self.query] if self.query is not None else list(self.queries or [])
+
+
+class HitOut(ResponseModel):
     id: str
     text: str
     payload: dict[str, Any]
@@ -45,23 +58,35 @@ class HitOut(BaseModel):
     fused_score: float | None = Field(None, description="reciprocal-rank fusion score (hybrid)")
 
 
-class QueryResult(BaseModel):
+class QueryResult(ResponseModel):
     query: str
     hits: list[HitOut]
 
 
-class Timings(BaseModel):
+class Timings(ResponseModel):
     embed_ms: float
     search_ms: float
     rerank_ms: float | None = None
     candidate_tokens_ms: float | None = None
 
 
-class SearchResponse(BaseModel):
+class SearchResponse(ResponseModel):
     collection: str
     model: str
     results: list[QueryResult]
     timings: Timings
+
+    @classmethod
+    def of(cls, result: SearchResult, queries: list[str]) -> SearchResponse:
+        return cls(
+            collection=result.collection,
+            model=result.model,
+            results=[
+                QueryResult(query=q, hits=hits)
+                for q, hits in zip(queries, result.results, strict=True)
+            ],
+            timings=result.timings,
+        )
 
 
 class SimilarityRequest(StrictModel):
@@ -76,8 +101,15 @@ class SimilarityRequest(StrictModel):
         "(at most 16 pairs)",
     )
 
+    @model_validator(mode="after")
+    def _one_input_form(self) -> SimilarityRequest:
+        given = (self.pairs is not None, self.source is not None, self.sentences is not None)
+        if given not in ((True, False, False), (False, True, True)):
+            raise invalid_input("give either pairs, or source with sentences", param="pairs")
+        return self
 
-class PairExplanationOut(BaseModel):
+
+class PairExplanationOut(ResponseModel):
     tokens_a: list[str] = Field(description="word pieces of the first text (no special tokens)")
     tokens_b: list[str] = Field(description="word pieces of the second text")
     weights_a: list[float] = Field(description="mass of each token of a (sums to 1)")
@@ -92,10 +124,19 @@ class PairExplanationOut(BaseModel):
     distance: float = Field(description="sum(plan * cost): WMD or WRD; score = -WMD or 1 - WRD")
 
 
-class SimilarityResponse(BaseModel):
+class SimilarityResponse(ResponseModel):
     model: str
     method: str
     scores: list[float]
     explanations: list[PairExplanationOut] | None = Field(
         None, description="one per score, in the same order; only when explain is true"
     )
+
+    @classmethod
+    def of(cls, result: SimilarityResult) -> SimilarityResponse:
+        return cls(
+            model=result.model,
+            method=result.method.value,
+            scores=result.scores,
+            explanations=result.explanations,
+        )
