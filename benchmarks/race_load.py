@@ -27,6 +27,7 @@ class LoadResult(NamedTuple):
     p50_ms: float
     p99_ms: float
     first_error: str
+    padding_efficiency: float = float("nan")  # real / padded tokens, servers with /metrics
 
 
 class _Conn:

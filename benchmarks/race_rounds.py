@@ -8,8 +8,10 @@ takes the median over rounds of sentences/s, p50 and p99 (errors are summed).
 from __future__ import annotations
 
 import json
+import math
 import random
 import statistics
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
@@ -77,7 +79,23 @@ def median_result(results: list[LoadResult]) -> LoadResult:
         p50_ms=statistics.median(r.p50_ms for r in finite),
         p99_ms=statistics.median(r.p99_ms for r in finite),
         first_error=next((r.first_error for r in results if r.first_error), ""),
+        padding_efficiency=_median_finite([r.padding_efficiency for r in results]),
     )
+
+
+def _median_finite(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return statistics.median(finite) if finite else float("nan")
+
+
+def padding_efficiency(
+    before: tuple[float, float] | None, after: tuple[float, float] | None
+) -> float:
+    """Real / padded tokens computed between two (real, padded) counter readings; NaN
+    when either is missing or nothing was computed."""
+    if before is None or after is None or after[1] <= before[1]:
+        return float("nan")
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def race_all(
@@ -88,6 +106,7 @@ def race_all(
     seconds: float,
     rounds: int,
     log_dir: Path,
+    loads: Sequence[Load] = LOADS,
 ) -> list[Contender]:
     """Start every server, check its vectors, then run ``rounds`` interleaved rounds."""
     with ExitStack() as stack:
@@ -112,9 +131,10 @@ def race_all(
         per: dict[tuple[str, str], list[LoadResult]] = {}
         for r in range(rounds):
             order = racing[r % max(1, len(racing)) :] + racing[: r % max(1, len(racing))]
-            for load in LOADS:
+            for load in loads:
                 for spec in order:
                     port = int(bases[spec.name].rsplit(":", 1)[1])
+                    counts = servers.token_counts(bases[spec.name], spec)
                     result = run_load(
                         "127.0.0.1",
                         port,
@@ -125,10 +145,17 @@ def race_all(
                         seconds,
                         warmup_s=2.0,
                     )
+                    # counted over warm-up and window alike: the batcher's cuts do not warm up
+                    result = result._replace(
+                        padding_efficiency=padding_efficiency(
+                            counts, servers.token_counts(bases[spec.name], spec)
+                        )
+                    )
                     per.setdefault((spec.name, load.key), []).append(result)
                     print(
                         f"   round {r + 1} {load.key} {spec.name}: {result.sentences_per_s:.0f}/s "
                         f"p50 {result.p50_ms:.1f} p99 {result.p99_ms:.1f} err {result.errors} "
+                        f"pad eff {result.padding_efficiency:.2f} "
                         f"{result.first_error[:120]}",
                         flush=True,
                     )
@@ -139,7 +166,7 @@ def race_all(
             spec.name in bases,
             {
                 k: median_result(per[(spec.name, k)])
-                for k in (x.key for x in LOADS)
+                for k in (x.key for x in loads)
                 if (spec.name, k) in per
             },
             notes.get(spec.name, ""),

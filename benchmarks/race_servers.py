@@ -38,6 +38,7 @@ class ServerSpec:
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path = ROOT
     precision: str = "fp32"
+    metrics_path: str | None = None  # Prometheus text with simserve's token counters
 
 
 def free_port() -> int:
@@ -111,6 +112,24 @@ def embed(base: str, spec: ServerSpec, texts: list[str], batch: int = 32) -> np.
     return np.concatenate(parts).astype(np.float32)
 
 
+def token_counts(base: str, spec: ServerSpec) -> tuple[float, float] | None:
+    """(real, padded) tokens the server's runs computed so far, summed over models; None
+    for a server without ``metrics_path`` or when /metrics does not answer."""
+    if spec.metrics_path is None:
+        return None
+    try:
+        with urllib.request.urlopen(base + spec.metrics_path, timeout=10) as response:  # noqa: S310
+            text = response.read().decode()
+    except (urllib.error.URLError, OSError):
+        return None
+    totals = {"real": 0.0, "padded": 0.0}
+    for line in text.splitlines():
+        for kind in totals:
+            if line.startswith(f"simserve_batch_{kind}_tokens_total{{"):
+                totals[kind] += float(line.rsplit(" ", 1)[1])
+    return totals["real"], totals["padded"]
+
+
 def simserve(
     name: str,
     model: str,
@@ -141,6 +160,7 @@ def simserve(
             **extra,
         },
         precision="int8" if "int8" in model else "fp32",
+        metrics_path="/metrics",
     )
 
 

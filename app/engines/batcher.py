@@ -2,8 +2,9 @@
 
 Callers submit a request's items (e.g. one tokenized text each); the worker takes queued
 items up to `max_batch_size` / `max_batch_tokens`, waiting at most `max_wait_ms` past the
-oldest item's arrival for more to come, sorts them by length, splits them into runs whose
-padded size fits the token budget, and runs each. Guarantees:
+oldest item's arrival for more to come, sorts them by length, cuts them into runs whose
+padded size fits the token budget (`run_plan`: the cuts that minimise padded tokens plus a
+per-run overhead; or fixed-size runs), and runs each. Guarantees:
 - the queue is bounded (counted in items): a full queue raises `Overloaded` at once, and
   so does a request that would wait longer than its wait limit by the measured pace
   (queued cost x recent seconds per unit of cost), instead of queueing to time out later;
@@ -26,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from app.engines.run_plan import plan_runs
 from app.errors import DeadlineExceeded, InferenceFailed, NotReady, Overloaded, SimserveError
 from app.settings import BatcherSettings
 
@@ -56,7 +58,8 @@ class _Ticket:
 @dataclass
 class _Entry:
     item: object
-    cost: int
+    cost: int  # padded width: what the item costs in a run
+    tokens: int  # real tokens, for the padding-efficiency metrics
     ticket: _Ticket
     index: int
     enqueued: float
@@ -65,7 +68,8 @@ class _Entry:
 @dataclass(frozen=True)
 class BatchStats:
     size: int
-    padded_tokens: int
+    padded_tokens: int  # size x widest cost in the run
+    real_tokens: int  # sum of the items' `tokens` (their cost when none was given)
     queue_wait_s: float
     run_s: float
 
@@ -89,10 +93,12 @@ class DynamicBatcher(Generic[Item, Result]):
         cost: Callable[[Item], int],
         settings: BatcherSettings,
         on_batch: Callable[[BatchStats], None] | None = None,
+        tokens: Callable[[Item], int] | None = None,
     ):
         self.name = name
         self._process = process
         self._cost = cost
+        self._tokens = tokens or cost
         self._settings = settings
         self._on_batch = on_batch
         self._cond = threading.Condition()
@@ -155,7 +161,10 @@ class DynamicBatcher(Generic[Item, Result]):
             raise ValueError("submit needs at least one item")
         ticket = _Ticket(len(items))
         now = time.monotonic()
-        entries = [_Entry(it, self._cost(it), ticket, i, now) for i, it in enumerate(items)]
+        entries = [
+            _Entry(it, self._cost(it), self._tokens(it), ticket, i, now)
+            for i, it in enumerate(items)
+        ]
         with self._cond:
             if self._stopping or not self._started:
                 raise NotReady(f"model {self.name!r} is not accepting work")
@@ -225,11 +234,21 @@ class DynamicBatcher(Generic[Item, Result]):
 
     def _runs(self, entries: list[_Entry]) -> list[list[_Entry]]:
         """Sort by cost and cut into runs of at most max_batch_size whose padded size
-        (count x longest) fits the token budget."""
+        (count x longest) fits the token budget: the least padded tokens plus per-run
+        overhead (`run_plan.plan_runs`), or with `run_plan="fixed"` runs filled in order."""
         s = self._settings
+        ordered = sorted(entries, key=lambda e: e.cost)
+        if s.run_plan == "optimal":
+            cuts = plan_runs(
+                [e.cost for e in ordered],
+                max_batch_size=s.max_batch_size,
+                max_batch_tokens=s.max_batch_tokens,
+                run_overhead_tokens=s.run_overhead_tokens,
+            )
+            return [ordered[start:stop] for start, stop in cuts]
         runs: list[list[_Entry]] = []
         current: list[_Entry] = []
-        for entry in sorted(entries, key=lambda e: e.cost):
+        for entry in ordered:
             full = len(current) >= s.max_batch_size
             if current and (full or (len(current) + 1) * entry.cost > s.max_batch_tokens):
                 runs.append(current)
@@ -280,6 +299,7 @@ class DynamicBatcher(Generic[Item, Result]):
                 BatchStats(
                     size=len(run),
                     padded_tokens=len(run) * max(e.cost for e in run),
+                    real_tokens=sum(e.tokens for e in run),
                     queue_wait_s=started - min(e.enqueued for e in run),
                     run_s=time.monotonic() - started,
                 )

@@ -128,7 +128,12 @@ class ModelRegistry:
             return bucket_length(req.tokens.n_tokens, buckets, max_length)
 
         batcher: DynamicBatcher[EncodeRequest, EncodedText] = DynamicBatcher(
-            name, encoder.run, cost, self._batcher_settings, on_batch=self._observer(name)
+            name,
+            encoder.run,
+            cost,
+            self._batcher_settings,
+            on_batch=self._observer(name),
+            tokens=lambda req: req.tokens.n_tokens,
         )
         batcher.start()
         if self._metrics is not None:
@@ -143,6 +148,8 @@ class ModelRegistry:
         def record(stats: BatchStats) -> None:
             metrics.batch_size.labels(name).observe(stats.size)
             metrics.batch_tokens.labels(name).observe(stats.padded_tokens)
+            metrics.real_tokens.labels(name).inc(stats.real_tokens)
+            metrics.padded_tokens.labels(name).inc(stats.padded_tokens)
             metrics.stage_seconds.labels(name, "queue").observe(stats.queue_wait_s)
             metrics.stage_seconds.labels(name, "inference").observe(stats.run_s)
 

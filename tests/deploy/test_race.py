@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from benchmarks import race_servers
 from benchmarks.race import verdict
 from benchmarks.race_load import LoadResult, run_load
-from benchmarks.race_rounds import Contender, median_result, min_cosine
+from benchmarks.race_rounds import Contender, median_result, min_cosine, padding_efficiency
 from tests.live_server import LiveServer
 
 
@@ -49,8 +50,13 @@ def test_load_client_against_a_live_server(tiny_models_dir: Path, tmp_path: Path
             embed_path="/embed",
             make_body=lambda texts: {"texts": texts, "model": "tiny"},
             parse=lambda payload: np.asarray(payload["embeddings"], dtype=np.float32),
+            metrics_path="/metrics",
         )
         vectors = race_servers.embed(server.url, spec, [f"s {i}" for i in range(40)], batch=16)
+        real, padded = race_servers.token_counts(server.url, spec)
+        assert 0 < real <= padded
+        no_metrics = dataclasses.replace(spec, metrics_path=None)
+        assert race_servers.token_counts(server.url, no_metrics) is None
     assert ok.requests > 0 and ok.errors == 0 and ok.first_error == ""
     assert ok.sentences_per_s == pytest.approx(ok.requests * 4 / 1.5)
     assert 0 < ok.p50_ms <= ok.p99_ms
@@ -88,8 +94,13 @@ def test_verdict_uses_the_best_correct_peer_and_p99() -> None:
 
 def test_verdict_without_peer() -> None:
     assert verdict([_contender("simserve-fp32", (1, 1), (1, 1))])[0].startswith(
-        "Targets: not evaluated"
+        "Targets against infinity-emb: not evaluated (no infinity-emb peer"
     )
+    broken = [
+        _contender("simserve-fp32", (1, 1), (1, 1)),
+        _contender("infinity-x", (1, 1), (1, 1), correct=False),
+    ]
+    assert verdict(broken)[0].startswith("Targets: not evaluated")
 
 
 def test_median_result_over_rounds() -> None:
@@ -104,3 +115,16 @@ def test_median_result_over_rounds() -> None:
     assert m.first_error == "HTTP 429: busy"
     with pytest.raises(ValueError, match="at least one"):
         median_result([])
+
+
+def test_padding_efficiency_between_counter_readings() -> None:
+    assert padding_efficiency((100.0, 200.0), (400.0, 600.0)) == pytest.approx(0.75)
+    assert np.isnan(padding_efficiency(None, (1.0, 2.0)))
+    assert np.isnan(padding_efficiency((1.0, 2.0), (1.0, 2.0)))  # nothing ran
+    rounds = [
+        LoadResult(4, 32, 10, 0, 8.0, 100.0, 20.0, 90.0, "", 0.5),
+        LoadResult(4, 32, 10, 0, 8.0, 100.0, 20.0, 90.0, "", float("nan")),
+        LoadResult(4, 32, 10, 0, 8.0, 100.0, 20.0, 90.0, "", 0.9),
+    ]
+    assert median_result(rounds).padding_efficiency == pytest.approx(0.7)
+    assert np.isnan(median_result(rounds[1:2]).padding_efficiency)

@@ -30,6 +30,9 @@ def test_health_and_metrics(client):
     assert 'simserve_requests_total{route="/embed",status="200"}' in text
     assert 'simserve_requests_total{route="/embed",status="400"}' in text
     assert 'simserve_batch_size_count{model="tiny"}' in text
+    real = float(text.split('simserve_batch_real_tokens_total{model="tiny"} ')[1].split()[0])
+    padded = float(text.split('simserve_batch_padded_tokens_total{model="tiny"} ')[1].split()[0])
+    assert 0 < real <= padded
     assert 'simserve_stage_seconds_count{model="tiny",stage="inference"}' in text
     assert 'simserve_queue_depth{model="tiny"}' in text
 

@@ -48,7 +48,8 @@ def test_results_come_back_in_order_per_request():
 
 def test_concurrent_requests_are_grouped_into_one_batch():
     rec = Recorder()
-    b = make(rec, max_wait_ms=200, max_batch_size=64)
+    # a run dearer than any padding here, so one run is the cheapest cut of the window
+    b = make(rec, max_wait_ms=200, max_batch_size=64, run_overhead_tokens=1000)
     try:
         futures = [b.submit_nowait([i]) for i in range(1, 9)]
         assert [f.result(5) for f in futures] == [[i * 10] for i in range(1, 9)]
@@ -215,6 +216,7 @@ def test_stats_observer_sees_each_run():
     finally:
         b.stop()
     assert seen and seen[0].size == 2 and seen[0].padded_tokens == 8
+    assert seen[0].real_tokens == 8  # no `tokens` given: real = cost
 
 
 def test_a_large_request_is_sorted_as_a_whole_before_cutting_runs():
@@ -258,3 +260,23 @@ def test_a_request_that_would_outwait_its_limit_is_refused_at_once():
         assert fresh.expected_wait_s() is None  # nothing measured yet: only the count limit
     finally:
         fresh.stop()
+
+
+@pytest.mark.parametrize(("run_plan", "runs"), [("optimal", 2), ("fixed", 1)])
+def test_runs_are_cut_where_padding_costs_more_than_a_run(run_plan, runs):
+    seen: list[BatchStats] = []
+    settings = BatcherSettings(max_wait_ms=50, run_plan=run_plan, run_overhead_tokens=100)
+    # cost = padded width; real tokens = width - 1 (e.g. a bucket one token wider)
+    b: DynamicBatcher[int, int] = DynamicBatcher(
+        "t", Recorder(), lambda i: i, settings, on_batch=seen.append, tokens=lambda i: i - 1
+    )
+    b.start()
+    items = [16] * 20 + [64] * 2  # one run pads 20 texts by 48 tokens: 960 > 100
+    try:
+        assert b.submit_nowait(items).result(5) == [i * 10 for i in items]
+    finally:
+        b.stop()
+    assert len(seen) == runs
+    assert sum(s.real_tokens for s in seen) == sum(items) - len(items)
+    padded = sum(s.padded_tokens for s in seen)
+    assert padded == (20 * 16 + 2 * 64 if run_plan == "optimal" else 22 * 64)

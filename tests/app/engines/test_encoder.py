@@ -36,7 +36,7 @@ def test_token_vectors_drop_specials_and_padding(encoder):
     results = encoder.run([EncodeRequest(items[0], want_tokens=True), EncodeRequest(items[1])])
     assert results[1].token_vectors is None
     mask, outputs = encoder.forward(items)
-    assert mask.shape[1] == 16  # padded to the smallest bucket
+    assert mask.shape[1] == 8  # 7 tokens, padded to the smallest bucket
     last = outputs["last_hidden_state"]
     np.testing.assert_array_equal(results[0].token_vectors, last[0, 1:3])
     np.testing.assert_allclose(results[0].vector, masked_mean(last, mask)[0], atol=1e-6)
