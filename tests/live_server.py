@@ -41,7 +41,8 @@ class LiveServer:
         self.proc: subprocess.Popen | None = None
         self.log_path: Path | None = None
 
-    def start(self, timeout: float = 60.0, log_path: Path | None = None) -> LiveServer:
+    # 180 s: a start is mostly imports (torch, through POT), slow on a busy shared machine
+    def start(self, timeout: float = 180.0, log_path: Path | None = None) -> LiveServer:
         self.log_path = log_path
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
