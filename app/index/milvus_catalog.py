@@ -2,7 +2,7 @@
 
 A collection's config (model, backend, index kind and parameters, created_at) is the
 description of its Milvus collection, written atomically when Milvus creates it and never
-changed; per-collection settings (the calibration) are rows of the namespace's meta
+changed (milvus-lite keeps no description: there it is a meta row); per-collection settings (the calibration) are rows of the namespace's meta
 collection. A node therefore needs no local state: it discovers collections made by other
 nodes on first use and trusts what it has seen for `recheck_s` seconds (a drop or re-create
 on another node is noticed within that time, and at once by any call that fails with
@@ -28,6 +28,7 @@ from app.settings import CollectionSettings
 log = logging.getLogger(__name__)
 
 _TAG = "simserve_config"
+_CONFIG_KEY = "__config"  # meta row holding the config where Milvus keeps no description
 
 
 def milvus_name(namespace: str, name: str) -> str:
@@ -74,6 +75,12 @@ class MilvusCatalog:
                 )
         except MilvusException as exc:  # e.g. another node created it at the same moment
             log.info("creating %s: %s; reading what exists", mname, exc)
+        try:
+            kept = self.client.describe_collection(mname).get("description")
+        except MilvusException as exc:
+            raise domain_error(exc, config.name) from exc
+        if not kept and self.read_meta(config.name, _CONFIG_KEY) is None:  # milvus-lite
+            self.write_meta(config.name, _CONFIG_KEY, config.to_dict())
         existing = self.get(config.name, fresh=True)
         if existing is None:
             raise domain_error(RuntimeError("created collection not visible"), config.name)
@@ -100,9 +107,8 @@ class MilvusCatalog:
             desc = self.client.describe_collection(mname)
         except MilvusException as exc:
             raise domain_error(exc, name) from exc
-        try:
-            config = CollectionConfig.from_dict(json.loads(desc["description"])[_TAG])
-        except (ValueError, KeyError, TypeError):
+        config = self._config(desc, name)
+        if config is None:
             log.warning("Milvus collection %s is not a simserve collection; ignored", mname)
             return None
         with self._lock:
@@ -113,6 +119,15 @@ class MilvusCatalog:
                 coll = self._collection(config, mname)
             self._seen[name] = (coll, desc["collection_id"], time.monotonic())
         return coll
+
+    def _config(self, desc: dict[str, Any], name: str) -> CollectionConfig | None:
+        """The config from the description, or (milvus-lite keeps no description) the meta row."""
+        try:
+            return CollectionConfig.from_dict(json.loads(desc["description"])[_TAG])
+        except (ValueError, KeyError, TypeError):
+            pass
+        raw = None if desc.get("description") else self.read_meta(name, _CONFIG_KEY)
+        return None if raw is None else CollectionConfig.from_dict(raw)
 
     def _collection(self, config: CollectionConfig, mname: str) -> MilvusCollection:
         from pymilvus.exceptions import MilvusException
@@ -152,10 +167,19 @@ class MilvusCatalog:
                 continue
             try:
                 desc = self.client.describe_collection(mname)
+                if not desc.get("description") and self._meta_name in mnames:  # milvus-lite
+                    out += self._names_from_meta()
                 out.append(json.loads(desc["description"])[_TAG]["name"])
             except (MilvusException, ValueError, KeyError, TypeError):
                 continue  # dropped meanwhile, or not ours
-        return sorted(n for n in out if milvus_name(self.namespace, n) in mnames)
+        return sorted({n for n in out if milvus_name(self.namespace, n) in mnames})
+
+    def _names_from_meta(self) -> list[str]:
+        rows = self.client.query(
+            self._meta_collection(), filter=f'pk like "%/{_CONFIG_KEY}"',
+            output_fields=["collection"], consistency_level="Strong",
+        )  # fmt: skip
+        return [r["collection"] for r in rows]
 
     def drop(self, name: str) -> bool:
         """Drop the collection and its meta rows; False when it did not exist."""

@@ -12,6 +12,7 @@ from app.errors import CollectionNotFound, Conflict
 from app.index.base import Backend, IndexKind, IndexSpec
 from app.index.collection import CollectionConfig
 from app.index.docstore import Document
+from app.index.filters import PayloadFilter
 from app.index.store import CollectionStore
 from app.settings import CollectionSettings
 
@@ -116,3 +117,23 @@ def test_a_legacy_local_milvus_folder_is_quarantined_not_dropped(node, tmp_path)
     Collection.initialise(folder, config(name="old"))
     store = node("a")
     assert "old" in store.quarantined()
+
+
+def test_milvus_lite_for_quick_local_runs(tmp_path):
+    """Empty milvus_uri: a milvus-lite file in data_dir (it keeps no collection description:
+    the config is a meta row there)."""
+    pytest.importorskip("milvus_lite", reason="milvus-lite is not installed")
+    settings = CollectionSettings(data_dir=tmp_path)
+    store = CollectionStore(settings)
+    store.open_all()
+    coll, _ = store.create(config())
+    v = unit(10, 4)
+    coll.upsert([Document(f"d{i}", f"t{i}", {"g": i % 2}) for i in range(10)], v)
+    assert [h.id for h in coll.search(v[[1]], 1, PayloadFilter(must={"g": 1}))[0]] == ["d1"]
+    store.close()
+    again = CollectionStore(settings)
+    again.open_all()
+    assert [c.config.name for c in again.list()] == ["faq"] and again.get("faq").size == 10
+    again.drop("faq")
+    assert again.list() == []
+    again.close()
