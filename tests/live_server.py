@@ -52,7 +52,11 @@ class LiveServer:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:  # never leave a server that did not get ready running
+            self.kill()
+            raise
         return self
 
     def wait_ready(self, timeout: float) -> None:

@@ -38,16 +38,18 @@ def nodes(tiny_models_dir, tmp_path, milvus_uri, milvus_namespace):
     # started side by side: a start is mostly imports, and the machine may be busy
     starts = [threading.Thread(target=n.start, kwargs={"log_path": tmp_path / f"{label}.log"})
               for n, label in ((a, "a"), (b, "b"))]  # fmt: skip
-    for t in starts:
-        t.start()
-    for t in starts:
-        t.join()
-    for n in (a, b):
-        n.wait_ready(1)  # raises if a start failed
-    yield a, b
-    for n in (a, b):
-        if n.proc is not None:
-            n.stop()
+    try:
+        for t in starts:
+            t.start()
+        for t in starts:
+            t.join()
+        for n in (a, b):
+            n.wait_ready(1)  # raises if a start failed
+        yield a, b
+    finally:
+        for n in (a, b):
+            if n.proc is not None:
+                n.stop()
 
 
 def test_writes_through_a_are_served_by_b_and_survive_killing_a(nodes, tmp_path):
