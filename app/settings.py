@@ -127,6 +127,22 @@ class CollectionSettings(BaseModel):
         "", description="Milvus endpoint (http://host:19530); empty = milvus-lite file in data_dir"
     )
     milvus_token: str = ""
+    milvus_namespace: str = Field(
+        "simserve",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$",
+        description="prefix of this deployment's Milvus collections: nodes sharing one "
+        "namespace serve the same collections; other namespaces are never touched",
+    )
+    milvus_consistency: Literal["Strong", "Session", "Bounded", "Eventually"] = Field(
+        "Strong",
+        description="read consistency for backend milvus: Strong = every read on any node sees "
+        "every write acknowledged before it began (docs/RETRIEVAL.md); Session only guarantees "
+        "that on the node that wrote",
+    )
+    milvus_recheck_s: float = Field(
+        2.0, ge=0, description="how long a node trusts its view of a Milvus collection's config"
+    )
+    milvus_timeout_s: float = Field(10.0, gt=0, description="connect / call timeout for Milvus")
     use_gpu: bool = Field(True, description="search on a GPU copy when faiss sees a GPU")
     faiss_threads: int = Field(
         1,

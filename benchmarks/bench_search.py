@@ -1,6 +1,7 @@
 """Search latency and recall@10 of flat vs HNSW vs IVF at 10k / 100k / 1M vectors (issue 3).
 
     flock /tmp/simserve-heavy.lock python -m benchmarks.bench_search [--sizes 10000,100000,1000000]
+    python -m benchmarks.bench_search --backend milvus --sizes 100000   # benchmarks/bench_backends
 
 Vectors: minilm (384-d) embeddings of every distinct STS-B / SICK / MSRP sentence
 (benchmarks/sts_vectors.py); 200 of them, held out, are the queries. Beyond the real
@@ -152,14 +153,29 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="OpenMP threads (serving: 1)")
     parser.add_argument("--efc", type=int, default=200, help="HNSW efConstruction")
     parser.add_argument(
+        "--backend",
+        choices=["faiss", "milvus"],
+        default="faiss",
+        help="faiss: the index comparison below; milvus: FAISS vs Milvus collections "
+        "through HTTP (benchmarks/bench_backends.py)",
+    )
+    parser.add_argument("--milvus-uri", default=None, help="default: start the embedded server")
+    parser.add_argument(
         "--efc-large", type=int, default=80, help="HNSW efConstruction above 200k vectors"
     )
     args = parser.parse_args()
     configure_faiss(args.threads)
-    _, real = real_vectors(args.models_dir)
+    texts, real = real_vectors(args.models_dir)
     rng = np.random.default_rng(0)
     perm = rng.permutation(len(real))
     queries, pool = real[perm[:N_QUERIES]], real[perm[N_QUERIES:]]
+    if args.backend == "milvus":
+        from benchmarks.bench_backends import WARMUP, main_backends
+
+        held_out = perm[: N_QUERIES + WARMUP]
+        pool = real[perm[len(held_out) :]]
+        main_backends(args, pool, real[held_out], [texts[i] for i in held_out])
+        return
     tmp = Path("var/bench")
     tmp.mkdir(parents=True, exist_ok=True)
     rows = []

@@ -10,6 +10,12 @@ Then it restarts the server and checks every id: the document must be the last
 acknowledged write, or the write that was in flight at the kill (either outcome is
 allowed for that one); anything else is a lost acknowledged write. The docstore and the
 FAISS index must agree (search returns exactly the stored ids) after recovery.
+
+    python -m benchmarks.crash --two-nodes --reps 10 --ops 600   # issue 14: Milvus, 2 nodes
+
+`--two-nodes`: collection `backend: milvus` on a real Milvus server (the embedded one of the
+`milvus` extra unless `--milvus-uri`); writers send to node A only, A is SIGKILLed, and every
+id is checked through node B, which was never restarted (then A restarts for the next rep).
 """
 
 from __future__ import annotations
@@ -50,7 +56,9 @@ class TrialResult:
     index_mismatch: int
 
 
-def _server(models_dir: Path, data_dir: Path, model: str, log: Path | None) -> LiveServer:
+def _server(
+    models_dir: Path, data_dir: Path, model: str, log: Path | None, extra: dict | None = None
+) -> LiveServer:
     env = {
         "SIMSERVE_MODELS__DEFAULT": model,
         "SIMSERVE_MODELS__SERVE": json.dumps([model]),
@@ -58,6 +66,7 @@ def _server(models_dir: Path, data_dir: Path, model: str, log: Path | None) -> L
         "SIMSERVE_COLLECTIONS__DATA_DIR": str(data_dir),
         "SIMSERVE_COLLECTIONS__DEFAULT_INDEX": "flat",
         "SIMSERVE_COLLECTIONS__USE_GPU": "false",
+        **(extra or {}),
     }
     return LiveServer([models_dir], env=env).start(timeout=600, log_path=log)
 
@@ -128,12 +137,22 @@ def verify(url: str, writers: list[Writer]) -> tuple[int, int, int, int]:
 def run_trials(
     models_dir: Path, model: str, reps: int, ops: int, clients: int = 4, ids_per_client: int = 25,
     seed: int = 0, workdir: Path | None = None, progress: bool = False,
+    milvus_uri: str | None = None,
 ) -> list[TrialResult]:  # fmt: skip
+    """With `milvus_uri`: two nodes on that Milvus, writes to A, checks through B."""
     rng = random.Random(seed)
     workdir = Path(workdir or tempfile.mkdtemp(prefix="simserve-crash-"))
     data_dir, log = workdir / "collections", workdir / "server.log"
     writers = [Writer([f"w{c}-{j}" for j in range(ids_per_client)]) for c in range(clients)]
-    server = _server(models_dir, data_dir, model, log)
+    extra = None
+    if milvus_uri:
+        extra = {
+            "SIMSERVE_COLLECTIONS__DEFAULT_BACKEND": "milvus",
+            "SIMSERVE_COLLECTIONS__MILVUS_URI": milvus_uri,
+            "SIMSERVE_COLLECTIONS__MILVUS_NAMESPACE": f"crash{rng.randrange(10**9)}",
+        }
+    server = _server(models_dir, data_dir, model, log, extra)
+    reader = _server(models_dir, workdir / "b", model, workdir / "b.log", extra) if extra else None
     r = httpx.put(f"{server.url}/collections/{COLLECTION}", json={}, timeout=30)
     if r.status_code not in (200, 201):
         raise RuntimeError(f"create collection: {r.status_code} {r.text[:200]}")
@@ -167,13 +186,18 @@ def run_trials(
             for t in threads:
                 t.join(60)
             acked = counter[0]
-            server = _server(models_dir, data_dir, model, log)
-            lost, applied, dropped, mismatch = verify(server.url, writers)
+            if reader is not None:  # node B answers for the killed node A
+                lost, applied, dropped, mismatch = verify(reader.url, writers)
+            server = _server(models_dir, data_dir, model, log, extra)
+            if reader is None:
+                lost, applied, dropped, mismatch = verify(server.url, writers)
             results.append(TrialResult(acked, kill_at, lost, applied, dropped, mismatch))
             if progress:
                 print(f"rep {rep + 1}/{reps}: {results[-1]}", flush=True)
     finally:
         server.stop()
+        if reader is not None:
+            reader.stop()
     return results
 
 
@@ -188,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="tiny")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--two-nodes", action="store_true", help="Milvus, writes to A, reads via B")
+    ap.add_argument("--milvus-uri", default=None, help="--two-nodes: default the embedded server")
     args = ap.parse_args(argv)
     models_dir = args.models_dir
     if models_dir is None:
@@ -199,13 +225,25 @@ def main(argv: list[str] | None = None) -> int:
             write_tiny_bert_source(tmp / "src"), tmp / "models", args.model, pooling="mean"
         )
         models_dir = tmp / "models"
-    res = run_trials(models_dir, args.model, args.reps, args.ops, args.clients, seed=args.seed,
-                     progress=True)  # fmt: skip
+    embedded, uri = None, args.milvus_uri
+    if args.two_nodes and not uri:
+        from tests.milvus_server import EmbeddedMilvus
+
+        embedded = EmbeddedMilvus(Path(tempfile.mkdtemp(prefix="simserve-crash-milvus-")))
+        uri = embedded.start()
+    try:
+        res = run_trials(models_dir, args.model, args.reps, args.ops, args.clients,
+                         seed=args.seed, progress=True, milvus_uri=uri if args.two_nodes else None)  # fmt: skip
+    finally:
+        if embedded is not None:
+            embedded.stop()
     totals = Counter()
     for r in res:
         totals.update(r.__dict__)
+    where = "two nodes on one Milvus 2.3.5 server, writes to node A, checked through node B; "
     line = (
-        f"{args.reps} SIGKILLs during {args.ops}-write runs ({args.clients} concurrent writers, "
+        (where if args.two_nodes else "")
+        + f"{args.reps} SIGKILLs during {args.ops}-write runs ({args.clients} concurrent writers, "
         f"60% upserts / 40% deletes over {args.clients * 25} ids, kill after a uniform random "
         f"number of acknowledged writes): {totals['acked_writes']} writes acknowledged, "
         f"**{totals['lost']} acknowledged writes lost**, {totals['index_mismatch']} "
@@ -218,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.report import write_section
 
         cmd = "python -m benchmarks.crash " + " ".join(sys.argv[1:])
-        write_section("crash", "Crash safety (SIGKILL during writes)", line, cmd.strip())
+        key, title = ("crash-nodes", "Crash safety, two nodes on Milvus") if args.two_nodes else (
+            "crash", "Crash safety (SIGKILL during writes)")  # fmt: skip
+        write_section(key, title, line, cmd.strip())
     return 0 if totals["lost"] == 0 and totals["index_mismatch"] == 0 else 1
 
 

@@ -80,3 +80,31 @@ def minilm_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("minilm-models")
     export_default(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory):
+    """URI of a real Milvus server for the whole session (started once, stopped at the end):
+    SIMSERVE_TEST_MILVUS_URI, else the embedded server of the `milvus` extra in a temp
+    folder. Skipped only when that package is not installed (CI installs it)."""
+    import os
+
+    uri = os.environ.get("SIMSERVE_TEST_MILVUS_URI")
+    if uri:
+        yield uri
+        return
+    pytest.importorskip(
+        "milvus", reason="the embedded Milvus server is not installed: pip install -e '.[milvus]'"
+    )
+    from tests.milvus_server import MARKER, EmbeddedMilvus
+
+    with EmbeddedMilvus(tmp_path_factory.mktemp(MARKER)) as started:
+        yield started
+
+
+@pytest.fixture()
+def milvus_namespace() -> str:
+    """A fresh namespace: this test's collections, never another test's."""
+    import uuid
+
+    return f"t{uuid.uuid4().hex[:12]}"

@@ -41,7 +41,8 @@ class LiveServer:
         self.proc: subprocess.Popen | None = None
         self.log_path: Path | None = None
 
-    def start(self, timeout: float = 60.0, log_path: Path | None = None) -> LiveServer:
+    # 180 s: a start is mostly imports (torch, through POT), slow on a busy shared machine
+    def start(self, timeout: float = 180.0, log_path: Path | None = None) -> LiveServer:
         self.log_path = log_path
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -51,7 +52,11 @@ class LiveServer:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:  # never leave a server that did not get ready running
+            self.kill()
+            raise
         return self
 
     def wait_ready(self, timeout: float) -> None:

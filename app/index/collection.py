@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from app.errors import CollectionNotFound
+from app.errors import CollectionNotFound, Conflict
 from app.index.base import Backend, IndexSpec, VectorIndex, check_vectors
 from app.index.docstore import DeleteResult, DocStore, Document, StoredDocument
 from app.index.filters import PayloadFilter
@@ -58,6 +58,16 @@ class CollectionConfig:
     @property
     def dimension(self) -> int:
         return self.spec.dimension
+
+    def check_same(self, wanted: CollectionConfig) -> None:
+        """Conflict unless `wanted` has this collection's model, backend and index."""
+        if (self.model, self.backend, self.spec) != (wanted.model, wanted.backend, wanted.spec):
+            raise Conflict(
+                f"collection {self.name!r} exists with model {self.model!r}, "
+                f"backend {self.backend.value}, index {self.spec.kind.value} "
+                f"{self.spec.params()}; delete it first to change them",
+                param="name",
+            )
 
 
 class Hit(NamedTuple):

@@ -1,7 +1,9 @@
 """All collections under one data folder: create (atomically), open on start, list, drop.
 
-Layout: `<data_dir>/<name>/docs.sqlite` (+ `index.npz` FAISS snapshot or `milvus.json`
-checkpoint). A collection folder appears by rename only once its docstore holds the config,
+Layout (backend faiss): `<data_dir>/<name>/docs.sqlite` + `index.npz` (the FAISS snapshot).
+Collections with backend milvus have no folder: Milvus is their record (`MilvusCatalog`),
+consulted when `milvus_uri` is set (or a milvus-lite file exists in data_dir). A collection
+folder appears by rename only once its docstore holds the config,
 and disappears by rename before removal, so a crash never leaves a half-made collection.
 A collection that cannot be opened at start-up (e.g. a corrupt docstore) is quarantined:
 listed with its error, 503 on its routes, deletable; the others are served.
@@ -19,18 +21,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.errors import CollectionNotFound, Conflict, InvalidInput, Unavailable, ValidationFailed
+from app.errors import CollectionNotFound, InvalidInput, Unavailable, ValidationFailed
 from app.index.atomic import fsync_dir, remove_stale_temps
 from app.index.base import Backend, VectorIndex
 from app.index.collection import DOCSTORE_FILE, Collection, CollectionConfig
 from app.index.faiss_index import FaissIndex, configure_faiss
+from app.index.milvus_catalog import MilvusCatalog
+from app.index.milvus_collection import MilvusCollection
 from app.settings import CollectionSettings
 
 log = logging.getLogger(__name__)
 
+AnyCollection = Collection | MilvusCollection  # a local (faiss) or a Milvus-held collection
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 FAISS_SNAPSHOT = "index.npz"
-MILVUS_CHECKPOINT = "milvus.json"
 
 
 def validate_name(name: str) -> str:
@@ -51,7 +56,7 @@ class CollectionStore:
         self._collections: dict[str, Collection] = {}
         self._quarantined: dict[str, str] = {}  # name -> why it could not be opened
         self._lock = threading.RLock()
-        self._milvus: Any = None
+        self._catalog: MilvusCatalog | None = None
         configure_faiss(settings.faiss_threads)
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -103,27 +108,43 @@ class CollectionStore:
         )
 
     def _open_index(self, config: CollectionConfig, folder: Path) -> tuple[VectorIndex, int | None]:
-        if config.backend is Backend.FAISS:
-            return FaissIndex.load(
-                config.spec, folder / FAISS_SNAPSHOT, use_gpu=self.settings.use_gpu
+        if config.backend is not Backend.FAISS:  # Milvus is the record of its collections
+            raise ValueError(
+                "a local folder for a backend milvus collection is the layout of an older "
+                "simserve (Milvus held only vectors); re-create the collection"
             )
-        from app.index.milvus_index import MilvusIndex
+        return FaissIndex.load(config.spec, folder / FAISS_SNAPSHOT, use_gpu=self.settings.use_gpu)
 
-        return MilvusIndex.open(
-            self._milvus_client(), config.name, config.spec, folder / MILVUS_CHECKPOINT
+    def _milvus_in_use(self) -> bool:
+        """Ask Milvus about names only when it is configured or already used here (a plain
+        FAISS server must not make a milvus-lite file to answer a 404)."""
+        return (
+            self._catalog is not None
+            or bool(self.settings.milvus_uri)
+            or (self.root / "milvus.db").exists()
         )
 
+    def _milvus(self) -> MilvusCatalog:
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = MilvusCatalog(self.settings, self._milvus_client)
+            return self._catalog
+
     def _milvus_client(self) -> Any:
-        if self._milvus is None:
-            try:
-                from pymilvus import MilvusClient
-            except ImportError as exc:
-                raise Unavailable(
-                    "the milvus backend needs the 'milvus' extra (pymilvus, milvus-lite)"
-                ) from exc
-            uri = self.settings.milvus_uri or str((self.root / "milvus.db").resolve())
-            self._milvus = MilvusClient(uri=uri, token=self.settings.milvus_token)
-        return self._milvus
+        try:
+            from pymilvus import MilvusClient
+        except ImportError as exc:
+            raise Unavailable(
+                "the milvus backend needs the 'milvus' extra (pymilvus; milvus-lite or a server)"
+            ) from exc
+        if self.settings.milvus_uri:
+            uri = self.settings.milvus_uri
+        else:
+            self.root.mkdir(parents=True, exist_ok=True)
+            uri = str((self.root / "milvus.db").resolve())
+        return MilvusClient(
+            uri=uri, token=self.settings.milvus_token, timeout=self.settings.milvus_timeout_s
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -133,36 +154,29 @@ class CollectionStore:
                 except Exception:  # one failed checkpoint must not stop the others closing
                     log.exception("closing collection %s", coll.config.name)
             self._collections.clear()
-            if self._milvus is not None:
-                self._milvus.close()
-                self._milvus = None
+            if self._catalog is not None:
+                self._catalog.close()
+                self._catalog = None
 
     # ---- collections --------------------------------------------------------------------
-    def create(self, config: CollectionConfig) -> tuple[Collection, bool]:
+    def create(self, config: CollectionConfig) -> tuple[AnyCollection, bool]:
         """(collection, created). Re-creating with an identical config is a no-op."""
         validate_name(config.name)
         with self._lock:
             if config.name in self._quarantined:
                 raise self._unavailable(config.name)
             existing = self._collections.get(config.name)
+            if existing is None and config.backend is Backend.FAISS and self._milvus_in_use():
+                existing = self._milvus().get(config.name)
             if existing is not None:
-                old = existing.config
-                if (old.model, old.backend, old.spec) != (
-                    config.model,
-                    config.backend,
-                    config.spec,
-                ):
-                    raise Conflict(
-                        f"collection {config.name!r} exists with model {old.model!r}, "
-                        f"backend {old.backend.value}, index {old.spec.kind.value} "
-                        f"{old.spec.params()}; delete it first to change them",
-                        param="name",
-                    )
+                existing.config.check_same(config)
                 return existing, False
-            if len(self._collections) >= self.settings.max_collections:
+            if len(self._collections) + self._milvus_count() >= self.settings.max_collections:
                 raise ValidationFailed(
                     f"at most {self.settings.max_collections} collections per server"
                 )
+            if config.backend is Backend.MILVUS:
+                return self._milvus().create(config)
             self.root.mkdir(parents=True, exist_ok=True)
             tmp = self.root / f".{config.name}.creating"
             shutil.rmtree(tmp, ignore_errors=True)
@@ -175,19 +189,31 @@ class CollectionStore:
             self._collections[config.name] = coll
             return coll, True
 
-    def get(self, name: str) -> Collection:
+    def _milvus_count(self) -> int:
+        return len(self._milvus().names()) if self._milvus_in_use() else 0
+
+    def get(self, name: str) -> AnyCollection:
         validate_name(name)
         with self._lock:
             coll = self._collections.get(name)
             if coll is None and name in self._quarantined:
                 raise self._unavailable(name)
+        if coll is None and self._milvus_in_use():
+            coll = self._milvus().get(name)
         if coll is None:
             raise CollectionNotFound(f"collection {name!r} not found", param="collection")
         return coll
 
-    def list(self) -> list[Collection]:
+    def list(self) -> list[AnyCollection]:
         with self._lock:
-            return [self._collections[n] for n in sorted(self._collections)]
+            found: dict[str, AnyCollection] = dict(self._collections)
+        if self._milvus_in_use():
+            catalog = self._milvus()
+            for name in catalog.names():
+                coll = found.get(name) or catalog.get(name)
+                if coll is not None:
+                    found[name] = coll
+        return [found[n] for n in sorted(found)]
 
     def drop(self, name: str) -> None:
         validate_name(name)
@@ -197,6 +223,8 @@ class CollectionStore:
                 self._remove_folder(self.root / name)  # an unreadable collection is dropped
                 return
             if coll is None:
+                if self._milvus_in_use() and self._milvus().drop(name):
+                    return
                 raise CollectionNotFound(f"collection {name!r} not found", param="collection")
             coll.close(checkpoint=False)
             coll.index.drop()

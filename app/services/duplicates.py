@@ -75,7 +75,7 @@ def find_duplicates(
     than itself (an upsert replacing a document is not its own duplicate), or an earlier
     document of the batch. vectors: (n, dimension) unit float32, row i for docs[i]."""
     found: list[Duplicate] = []
-    stored = coll.search(vectors, 2) if coll.index.size else [[] for _ in docs]
+    stored = coll.search(vectors, 2) if coll.size else [[] for _ in docs]
     within = vectors @ vectors.T if len(docs) > 1 else np.zeros((1, 1))
     for i, doc in enumerate(docs):
         best: Duplicate | None = None

@@ -27,15 +27,16 @@ _names = (f"c{i}" for i in itertools.count())
 @pytest.fixture(scope="module", params=["faiss", "milvus"])
 def api(request, tiny_models_dir, tmp_path_factory) -> Iterator[httpx.Client]:
     data = tmp_path_factory.mktemp(f"collections-{request.param}")
-    server = LiveServer(
-        [tiny_models_dir],
-        env={
-            "SIMSERVE_MODELS__DEFAULT": "tiny",
-            "SIMSERVE_MODELS__INTRA_OP_THREADS": "1",
-            "SIMSERVE_COLLECTIONS__DATA_DIR": str(data),
-            "SIMSERVE_COLLECTIONS__DEFAULT_BACKEND": request.param,
-        },
-    )
+    env = {
+        "SIMSERVE_MODELS__DEFAULT": "tiny",
+        "SIMSERVE_MODELS__INTRA_OP_THREADS": "1",
+        "SIMSERVE_COLLECTIONS__DATA_DIR": str(data),
+        "SIMSERVE_COLLECTIONS__DEFAULT_BACKEND": request.param,
+    }
+    if request.param == "milvus":  # the session's real Milvus server (tests/conftest.py)
+        env["SIMSERVE_COLLECTIONS__MILVUS_URI"] = request.getfixturevalue("milvus_uri")
+        env["SIMSERVE_COLLECTIONS__MILVUS_NAMESPACE"] = f"api{data.name[-6:].replace('-', '_')}"
+    server = LiveServer([tiny_models_dir], env=env)
     with server, httpx.Client(base_url=server.url, timeout=60) as http:
         yield http
 

@@ -85,7 +85,7 @@ def run_round(server: LiveServer, name: str, ledger: Ledger, round_: int, acks: 
 
 
 @pytest.mark.parametrize("backend", ["faiss", "milvus"])
-def test_acknowledged_writes_survive_sigkill(backend, tiny_models_dir, tmp_path):
+def test_acknowledged_writes_survive_sigkill(backend, tiny_models_dir, tmp_path, request):
     env = {
         "SIMSERVE_MODELS__DEFAULT": "tiny",
         "SIMSERVE_MODELS__INTRA_OP_THREADS": "1",
@@ -94,6 +94,9 @@ def test_acknowledged_writes_survive_sigkill(backend, tiny_models_dir, tmp_path)
         # small, so kills also land around index checkpoints and replay has work to do
         "SIMSERVE_COLLECTIONS__CHECKPOINT_EVERY": "40",
     }
+    if backend == "milvus":  # the session's real Milvus server (tests/conftest.py)
+        env["SIMSERVE_COLLECTIONS__MILVUS_URI"] = request.getfixturevalue("milvus_uri")
+        env["SIMSERVE_COLLECTIONS__MILVUS_NAMESPACE"] = request.getfixturevalue("milvus_namespace")
     server = LiveServer([tiny_models_dir], env=env)
     log = tmp_path / "server.log"
     server.start(log_path=log)
