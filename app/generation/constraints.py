@@ -11,8 +11,9 @@ Deviation from SimBERT's `gen_synonyms`, which samples from the raw distribution
   `no_repeat_ngram_size` in common decoders.
 - no_repeat_word: a word may not be followed by itself ("to to", "pass ##word pass ##word"),
   also across punctuation ("year - year", "old, old"); a punctuation mark not by itself
-  (", ,"). A CJK character may follow itself once (reduplication is grammatical Chinese:
-  谢谢, 看看) but not twice (人人人: the loop an undertrained Chinese generator falls into).
+  (", ,"). A CJK character may follow itself only where the source has that reduplication
+  (谢谢, 看看 are grammatical Chinese, 化化工 is the slip of an undertrained generator), and
+  never twice (人人人).
 
 The two repeat bans are soft: in the rare row where they would ban every token the word
 rule allows, that row samples under the word rule alone at that step. No randomness is
@@ -83,7 +84,7 @@ class DecodeConstraints:
 @dataclass(frozen=True)
 class VocabClasses:
     continuation: np.ndarray  # (V,) bool: `##` tokens
-    repeat_ok: np.ndarray  # (V,) bool: may follow itself once (single CJK characters)
+    repeat_ok: np.ndarray  # (V,) bool: single CJK characters (may double where the source does)
     wordlike: np.ndarray  # (V,) bool: has a letter or digit (else punctuation, skipped over)
 
     @classmethod
@@ -107,7 +108,10 @@ class StepConstraints:
         no_repeat_ngram: int = 0,
         no_repeat_word: bool = False,
         contractions: Contractions | None = None,
+        source_repeats: frozenset[int] = frozenset(),
     ):
+        """source_repeats : ids of the CJK characters the source doubles (谢谢): the ones
+        that may follow themselves (once)."""
         if trie is not None and trie.continuation.size != vocab.continuation.size:
             raise ValueError("trie and vocabulary classes disagree on the vocabulary size")
         self.vocab = vocab
@@ -115,6 +119,7 @@ class StepConstraints:
         self.ngram = int(no_repeat_ngram)
         self.no_repeat_word = no_repeat_word
         self.contractions = contractions if trie is not None else None
+        self.source_repeats = source_repeats
         self._before: list[tuple[int, ...]] = [()] * n  # the word right before the current one
         self._node = [LEAF] * n  # LEAF at the start: no continuation may open a sequence
         self._word: list[list[int]] = [[] for _ in range(n)]
@@ -200,8 +205,10 @@ class StepConstraints:
             word, prev = self._word[r], self._prev[r]
             if len(word) == 1 and not self.vocab.repeat_ok[word[0]]:
                 banned.append(word[0])  # the same one-token word again
-            elif len(word) == 1 and self._before[r] == (word[0],):
-                banned.append(word[0])  # a CJK character a third time in a row
+            elif len(word) == 1 and (
+                word[0] not in self.source_repeats or self._before[r] == (word[0],)
+            ):
+                banned.append(word[0])  # a CJK character doubled unlike the source, or tripled
             if word and not self.vocab.wordlike[word[0]] and len(prev) == 1:
                 if not self.vocab.repeat_ok[prev[0]]:
                     banned.append(prev[0])  # "year - year": the word before the punctuation

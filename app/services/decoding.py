@@ -86,8 +86,17 @@ def step_constraints(
     """One decode's logits masks for the source `text`; None when no step-level option is on."""
     if not options.masks_steps:
         return None
+    source = tokenizer.encode_plain([text])[0]
+    repeats = frozenset(
+        int(a)
+        for a, b in zip(source, source[1:], strict=False)
+        if a == b and rule.vocab.repeat_ok[a]
+    )
     if not options.words:
-        return StepConstraints(n, rule.vocab, None, options.no_repeat_ngram, options.no_repeat_word)
+        return StepConstraints(
+            n, rule.vocab, None, options.no_repeat_ngram, options.no_repeat_word,
+            source_repeats=repeats,
+        )  # fmt: skip
     rule = with_source_words(rule, tokenizer, text)
     return StepConstraints(
         n,
@@ -96,4 +105,5 @@ def step_constraints(
         options.no_repeat_ngram,
         options.no_repeat_word,
         rule.contractions,
+        source_repeats=repeats,
     )

@@ -117,14 +117,21 @@ def test_a_soft_ban_that_would_empty_a_row_is_lifted_for_that_row():
     assert "##rd" not in allowed(plain)
 
 
-def test_cjk_characters_may_repeat_once_not_twice():
-    state = StepConstraints(1, CLASSES, None, no_repeat_word=True)
+def test_a_cjk_character_doubles_only_where_the_source_does_and_never_triples():
+    state = StepConstraints(
+        1, CLASSES, None, no_repeat_word=True, source_repeats=frozenset(ids("谢"))
+    )
     feed(state, "谢")
     assert "谢" in allowed(state)
     feed(state, "谢")
     assert "谢" not in allowed(state)
     feed(state, "?", "谢")  # a new run after something else
     assert "谢" in allowed(state)
+    plain = StepConstraints(1, CLASSES, None, no_repeat_word=True)  # a source without 谢谢
+    feed(plain, "谢")
+    assert "谢" not in allowed(plain)
+    feed(plain, "?", "a")
+    assert "谢" in allowed(plain)
 
 
 def test_end_token_stops_the_row_and_truncation_drops_an_unfinished_word():
