@@ -25,14 +25,19 @@ def _port_busy(port: int) -> bool:
 
 
 def kill_leftovers() -> list[int]:
-    """SIGKILL milvus binaries started by an earlier test run (working folder has MARKER)."""
+    """SIGKILL milvus binaries left by an earlier, killed test run: working folder with MARKER
+    and no Python parent any more (orphans are re-parented to init or a subreaper). A server
+    of another test session that is still running is left alone (its etcd port then makes
+    this start fail with a clear message)."""
     import psutil
 
     killed = []
     for proc in psutil.process_iter(["pid", "name", "cmdline"]):
         try:
             cmd = proc.info["cmdline"] or []
-            if cmd[:1] and cmd[0].endswith("/milvus") and MARKER in proc.cwd():
+            parent = proc.parent()
+            orphan = parent is None or "python" not in " ".join(parent.cmdline())
+            if cmd[:1] and cmd[0].endswith("/milvus") and MARKER in proc.cwd() and orphan:
                 proc.kill()
                 proc.wait(10)
                 killed.append(proc.pid)
