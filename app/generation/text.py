@@ -59,8 +59,9 @@ def question_mark(text: str) -> str | None:
 def as_question(candidate: str, mark: str, truncated: bool = False) -> str | None:
     """Keep a question a question (issue 11): the candidate as a question, or None to drop it.
 
-    Ends with a question mark: kept. Has one earlier: cut after the last one (what follows
-    is a second sentence). None at all: completed, i.e. trailing punctuation ('.', '!',
+    Ends with a question mark: kept, the mark written as the input's (a Chinese question
+    keeps its full-width '？'; the NFKC tokenizer reads both as '?'). Has one earlier: cut
+    after the last one (what follows is a second sentence). None at all: completed, i.e. trailing punctuation ('.', '!',
     quotes, ...) is replaced by `mark` ("nasa found water on mars." -> "... mars?"; the
     demo generator, trained mostly on news statements, rarely writes '?'), unless the
     candidate was cut at the length cap (an unfinished sentence: dropped) or has no word.
@@ -68,7 +69,7 @@ def as_question(candidate: str, mark: str, truncated: bool = False) -> str | Non
     text = candidate.rstrip()
     last = max(text.rfind(m) for m in QUESTION_MARKS)
     if last >= 0:
-        kept = text[: last + 1]
+        kept = text[:last] + mark
         return kept if _HAS_WORD.search(kept) else None
     if truncated or not _HAS_WORD.search(text):
         return None

@@ -35,6 +35,12 @@ def test_as_question(candidate, truncated, expected):
     assert as_question(candidate, "?", truncated) == expected
 
 
+def test_a_question_takes_the_input_s_mark():
+    assert as_question("面包机哪个好?", "\uff1f") == "面包机哪个好\uff1f"
+    assert as_question("面包机哪个好?还有", "\uff1f") == "面包机哪个好\uff1f"
+    assert as_question("which is better\uff1f", "?") == "which is better?"
+
+
 def test_keep_questions_counts_distinct_drops_and_keeps_order():
     texts = ["a b", "-", "-", "d? e", "", "cut"]
     kept, dropped = keep_questions(texts, np.array([0, 0, 0, 0, 1, 1], bool), "?")
