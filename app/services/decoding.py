@@ -60,7 +60,7 @@ def with_source_words(rule: WordRule, tokenizer: TextTokenizer, text: str) -> Wo
     words = split_words(tokenizer.encode_plain([text])[0], rule.vocab.continuation)
     contractions = rule.contractions
     if contractions is not None:  # "don't" of the source: its three words in a row
-        contractions = contractions.extended(words[i : i + 3] for i in range(len(words) - 2))
+        contractions = contractions.extended([words[i : i + 3] for i in range(len(words) - 2)])
     return WordRule(rule.vocab, rule.trie.extended(words), contractions, rule.listed)
 
 
