@@ -11,6 +11,7 @@ source's words (a name or a rare word of the input may always be copied).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +56,10 @@ def word_rule(tokenizer: TextTokenizer, words_file: Path | None) -> WordRule:
     return WordRule(vocab, trie, contractions, len(listed))
 
 
-def with_source_words(rule: WordRule, tokenizer: TextTokenizer, text: str) -> WordRule:
-    """The rule plus the words of `text` (shares the rule's parts where nothing is new)."""
-    words = split_words(tokenizer.encode_plain([text])[0], rule.vocab.continuation)
+def with_source_words(rule: WordRule, source: Sequence[int]) -> WordRule:
+    """The rule plus the words of the source's token ids (`TextTokenizer.encode_plain`, no
+    specials); shares the rule's parts where nothing is new."""
+    words = split_words(source, rule.vocab.continuation)
     contractions = rule.contractions
     if contractions is not None:  # "don't" of the source: its three words in a row
         contractions = contractions.extended([words[i : i + 3] for i in range(len(words) - 2)])
@@ -97,7 +99,7 @@ def step_constraints(
             n, rule.vocab, None, options.no_repeat_ngram, options.no_repeat_word,
             source_repeats=repeats,
         )  # fmt: skip
-    rule = with_source_words(rule, tokenizer, text)
+    rule = with_source_words(rule, source)
     return StepConstraints(
         n,
         rule.vocab,

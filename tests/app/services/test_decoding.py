@@ -53,10 +53,10 @@ def test_word_rule_from_vocabulary_list_file_and_source(tok, tmp_path):
     assert not rule.trie.contains(ids(tok, "weather"))
     assert rule.trie.contains(ids(tok, "weathers"))
     assert not rule.trie.contains(ids(tok, "xyzzy"))
-    trie = with_source_words(rule, tok, "is xyzzy here").trie
+    trie = with_source_words(rule, ids(tok, "is xyzzy here")).trie
     assert trie.contains(ids(tok, "xyzzy")) and not rule.trie.contains(ids(tok, "xyzzy"))
-    assert with_source_words(rule, tok, "the cat").trie is rule.trie
-    assert with_source_words(rule, tok, "the weather").trie.contains(ids(tok, "weather"))
+    assert with_source_words(rule, ids(tok, "the cat")).trie is rule.trie
+    assert with_source_words(rule, ids(tok, "the weather")).trie.contains(ids(tok, "weather"))
     with pytest.raises(ValueError, match="cannot be read"):
         read_word_list(tmp_path / "missing.txt")
 
@@ -80,8 +80,8 @@ def test_contractions_come_from_the_list_and_the_source(tok, tmp_path):
     assert c.banned_after(ids(tok, "don")).tolist() == [s]  # "don't", not "don's"
     assert c.banned_after(ids(tok, "it")).tolist() == [t]
     assert set(c.banned_after(ids(tok, "cat")).tolist()) == {s, t}
-    more = with_source_words(rule, tok, "the cat's dog").contractions
+    more = with_source_words(rule, ids(tok, "the cat's dog")).contractions
     assert more.banned_after(ids(tok, "cat")).tolist() == [t]
-    assert with_source_words(rule, tok, "the cat").contractions is c
+    assert with_source_words(rule, ids(tok, "the cat")).contractions is c
     steps = step_constraints(rule, tok, "the cat's", DecodeConstraints(), 2)
     assert steps.contractions is not None and steps.contractions is not c
