@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
+from models.corpus import read_sentences
 from models.simbert.folder import write_simbert_folder
 from models.simbert.load import load_unilm, shrink_vocab
 from models.simbert.noise import NoiseConfig, corrupt
@@ -159,17 +160,10 @@ def simbert_loss(
     return seq2seq, similarity
 
 
-def read_sentences(paths: Sequence[Path]) -> list[str]:
-    """Distinct sentence1/sentence2 texts of the TSVs (any score), in first-seen order."""
-    seen: dict[str, None] = {}
-    for path in paths:
-        with open(path, encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-                for key in ("sentence1", "sentence2"):
-                    text = (row.get(key) or "").strip()
-                    if text:
-                        seen.setdefault(text, None)
-    return list(seen)
+def distinct_sentences(paths: Sequence[Path]) -> list[str]:
+    """Distinct sentences of the files (`models.corpus.read_sentences`: both columns of a TSV,
+    any score), stripped, in first-seen order."""
+    return list(dict.fromkeys(t.strip() for path in paths for t in read_sentences(path)))
 
 
 STATE_FILE = "state.pt"
@@ -202,7 +196,7 @@ def train(args: argparse.Namespace) -> Path:
     if args.threads:
         torch.set_num_threads(args.threads)
     pairs = read_pairs([PairSource.parse(s) for s in args.pairs])
-    sentences = read_sentences(args.denoise) if args.denoise_per_batch else []
+    sentences = distinct_sentences(args.denoise) if args.denoise_per_batch else []
     noise = NoiseConfig()
     model = load_unilm(args.source)
     tokenizer = Tokenizer.from_file(str(Path(args.source) / "tokenizer.json"))
