@@ -19,7 +19,6 @@ and the alias counts.
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 
 from benchmarks.report import table, write_section
 from models.bilingual.data import Part, task_by_name
+from models.corpus import read_pairs
 from tests.live_server import LiveServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,10 +54,9 @@ FAQ_TASKS = {
 def read_rows(task: FaqTask, root: Path) -> list[tuple[str, str, float]]:
     """(sentence1, sentence2, score) of the task's evaluation pairs."""
     if task.name == "msrp":
-        with open(root / "msrp" / "dev.tsv", encoding="utf-8") as f:
-            rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-            return [(r["sentence1"], r["sentence2"], float(r["score"])) for r in rows]
-    pairs = task_by_name(task.name).load(root, Part.DEV)
+        pairs = read_pairs(root / "msrp" / "dev.tsv")
+    else:
+        pairs = task_by_name(task.name).load(root, Part.DEV)
     return list(zip(pairs.first, pairs.second, map(float, pairs.scores), strict=True))
 
 
