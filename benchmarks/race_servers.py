@@ -134,11 +134,14 @@ def simserve(
     name: str,
     model: str,
     python: str,
-    models_dir: Path,
+    models_dirs: list[Path],
     threads: int,
     extra_env: dict[str, str] | None = None,
+    precision: str | None = None,
 ) -> ServerSpec:
-    """This service, started the way the image's CMD starts it (scripts/serve.sh)."""
+    """This service, started the way the image's CMD starts it (scripts/serve.sh).
+
+    `precision` defaults to "int8" for a model name with "int8" in it, else "fp32"."""
     extra = extra_env or {}
     return ServerSpec(
         name=name,
@@ -153,13 +156,13 @@ def simserve(
             "PYTHON": python,
             "SIMSERVE_SERVER__HOST": "127.0.0.1",
             "SIMSERVE_SERVER__LOG_LEVEL": "warning",
-            "SIMSERVE_MODELS__DIRS": json.dumps([str(models_dir)]),
+            "SIMSERVE_MODELS__DIRS": json.dumps([str(d) for d in models_dirs]),
             "SIMSERVE_MODELS__SERVE": json.dumps([model]),
             "SIMSERVE_MODELS__DEFAULT": model,
             "SIMSERVE_MODELS__INTRA_OP_THREADS": str(threads),
             **extra,
         },
-        precision="int8" if "int8" in model else "fp32",
+        precision=precision or ("int8" if "int8" in model else "fp32"),
         metrics_path="/metrics",
     )
 
@@ -177,7 +180,9 @@ INFINITY_ENV = {
 }
 
 
-def infinity(engine: str, venv: Path, model_dir: Path, batch_size: int = 32) -> ServerSpec:
+def infinity(
+    engine: str, venv: Path, model_dir: Path, batch_size: int = 32, served_name: str = "minilm"
+) -> ServerSpec:
     """infinity-emb v2. The optimum engine needs ``model.onnx`` at the folder root,
     ``--model-id .`` run from that folder, and ``--pooling-method mean`` (else CLS)."""
     model_id = "." if engine == "optimum" else str(model_dir)
@@ -187,7 +192,7 @@ def infinity(engine: str, venv: Path, model_dir: Path, batch_size: int = 32) -> 
         "--model-id",
         model_id,
         "--served-model-name",
-        "minilm",
+        served_name,
         "--engine",
         engine,
         "--device",
@@ -209,7 +214,7 @@ def infinity(engine: str, venv: Path, model_dir: Path, batch_size: int = 32) -> 
         argv=tuple(argv),
         health_path="/health",
         embed_path="/embeddings",
-        make_body=lambda texts: {"input": texts, "model": "minilm"},
+        make_body=lambda texts: {"input": texts, "model": served_name},
         parse=_openai_parse,
         env=INFINITY_ENV,
         cwd=model_dir,

@@ -2,7 +2,8 @@
 
 Callers submit a request's items (e.g. one tokenized text each); the worker takes queued
 items up to `max_batch_size` / `max_batch_tokens`, waiting at most `max_wait_ms` past the
-oldest item's arrival for more to come, sorts them by length, cuts them into runs whose
+oldest item's arrival for more to come (with `busy_wait_ms`, that wait is renewed while
+items keep arriving, up to `busy_wait_ms` past the oldest one), sorts them by length, cuts them into runs whose
 padded size fits the token budget (`run_plan`: the cuts that minimise padded tokens plus a
 per-run overhead; or fixed-size runs), and runs each. Guarantees:
 - the queue is bounded (counted in items): a full queue raises `Overloaded` at once, and
@@ -206,15 +207,24 @@ class DynamicBatcher(Generic[Item, Result]):
                 if self._stopping:
                     return None
                 self._cond.wait()
-            deadline = self._queue[0].enqueued + s.max_wait_ms / 1000.0
+            wait_s = s.max_wait_ms / 1000.0
+            deadline = self._queue[0].enqueued + wait_s
+            # growing wait: while texts keep arriving, wait another max_wait_ms, at most
+            # busy_wait_ms past the oldest text's arrival (off at 0)
+            cap = self._queue[0].enqueued + max(wait_s, s.busy_wait_ms / 1000.0)
+            seen = len(self._queue)
             while not self._stopping:
                 queued_cost = sum(e.cost for e in self._queue)
                 if len(self._queue) >= s.max_batch_size or queued_cost >= s.max_batch_tokens:
                     break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._cond.wait(remaining)
+                now = time.monotonic()
+                if deadline - now <= 0:
+                    if len(self._queue) <= seen or deadline >= cap:
+                        break
+                    seen = len(self._queue)
+                    deadline = min(cap, now + wait_s)
+                    continue
+                self._cond.wait(deadline - now)
             # Take up to `sort_window` batches' worth at once: sorting that many by length
             # before cutting runs keeps a long request's runs from padding to its longest text.
             max_items = s.max_batch_size * s.sort_window

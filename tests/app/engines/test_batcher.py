@@ -280,3 +280,48 @@ def test_runs_are_cut_where_padding_costs_more_than_a_run(run_plan, runs):
     assert sum(s.real_tokens for s in seen) == sum(items) - len(items)
     padded = sum(s.padded_tokens for s in seen)
     assert padded == (20 * 16 + 2 * 64 if run_plan == "optimal" else 22 * 64)
+
+
+def _trickle(b: DynamicBatcher[int, int], n: int, gap_s: float) -> list:
+    """Submit n one-item requests gap_s apart; their futures."""
+    futures = []
+    for _ in range(n):
+        futures.append(b.submit_nowait([1]))
+        time.sleep(gap_s)
+    return futures
+
+
+@pytest.mark.parametrize("busy_wait_ms", [0, 5000])
+def test_a_growing_wait_keeps_collecting_while_texts_arrive(busy_wait_ms):
+    # items 60 ms apart, each inside the 150 ms window renewed by the one before: with the
+    # growing wait on, one run takes all six; off, the first run leaves 150 ms after the
+    # first item, before the last ones (at 180-300 ms) arrived
+    rec = Recorder()
+    b = make(
+        rec,
+        max_wait_ms=150,
+        busy_wait_ms=busy_wait_ms,
+        max_batch_size=64,
+        run_overhead_tokens=1000,
+    )
+    try:
+        futures = _trickle(b, 6, 0.06)
+        assert [f.result(10) for f in futures] == [[10]] * 6
+        if busy_wait_ms:
+            assert len(rec.batches) == 1, rec.batches
+        else:
+            assert len(rec.batches) >= 2, rec.batches
+    finally:
+        b.stop()
+
+
+def test_a_growing_wait_stops_at_its_cap():
+    rec = Recorder()
+    b = make(rec, max_wait_ms=100, busy_wait_ms=250, max_batch_size=64, run_overhead_tokens=1000)
+    try:
+        # items keep arriving every 40 ms for 0.8 s: the wait may not grow past 250 ms
+        futures = _trickle(b, 20, 0.04)
+        assert [f.result(10) for f in futures] == [[10]] * 20
+        assert len(rec.batches) >= 2, rec.batches
+    finally:
+        b.stop()
