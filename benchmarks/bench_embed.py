@@ -3,7 +3,8 @@
     python -m benchmarks.bench_embed [--seconds 15] [--models-dir var/models]
 
 Measures on STS-B sentences: sentence-transformers' offline encode (torch), this engine
-offline (fp32 and int8), and this server over real HTTP (uvicorn subprocess): 32 concurrent
+offline (fp32 and int8), and this server over real HTTP (uvicorn subprocess, vector cache
+off): 32 concurrent
 clients sending one sentence each, 4 clients sending 32-sentence batches, and one unloaded
 client sending one short sentence. Also STS-B dev Spearman of fp32 vs int8. Needs
 `python -m models export-default --int8` and ../shared/data.
@@ -94,6 +95,9 @@ def over_http(models_dir: Path, sentences: list[str], seconds: float, threads: i
             "SIMSERVE_MODELS__SERVE": json.dumps([name]),
             "SIMSERVE_MODELS__DEFAULT": name,
             "SIMSERVE_MODELS__INTRA_OP_THREADS": str(threads),
+            # the engine path, not the vector cache: the unloaded row repeats one sentence
+            # (the cache is measured by benchmarks/bench_cache.py)
+            "SIMSERVE_CACHE__ENABLED": "false",
         }
         with LiveServer([models_dir], env=env) as server:
             singles = [{"texts": [s]} for s in sentences]

@@ -146,7 +146,8 @@ def simserve(
     return ServerSpec(
         name=name,
         config=f"`scripts/serve.sh`, model `{model}`, onnxruntime {threads} intra-op threads, "
-        "dynamic batcher defaults" + "".join(f", `{k}={v}`" for k, v in extra.items()),
+        "dynamic batcher defaults, vector cache off"
+        + "".join(f", `{k}={v}`" for k, v in extra.items()),
         argv=("bash", str(ROOT / "scripts" / "serve.sh"), "--port", "{port}"),
         health_path="/health/ready",
         embed_path="/embed",
@@ -160,6 +161,9 @@ def simserve(
             "SIMSERVE_MODELS__SERVE": json.dumps([model]),
             "SIMSERVE_MODELS__DEFAULT": model,
             "SIMSERVE_MODELS__INTRA_OP_THREADS": str(threads),
+            # the loads replay 64 request bodies per load and round: with the vector cache
+            # on, most would be hits, which no peer has (the cache is raced by bench_cache)
+            "SIMSERVE_CACHE__ENABLED": "false",
             **extra,
         },
         precision=precision or ("int8" if "int8" in model else "fp32"),
