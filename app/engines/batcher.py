@@ -3,9 +3,10 @@
 Callers submit a request's items (e.g. one tokenized text each); the worker takes queued
 items up to `max_batch_size` / `max_batch_tokens`, waiting at most `max_wait_ms` past the
 oldest item's arrival for more to come (with `busy_wait_ms`, that wait is renewed while
-items keep arriving, up to `busy_wait_ms` past the oldest one), sorts them by length, cuts them into runs whose
-padded size fits the token budget (`run_plan`: the cuts that minimise padded tokens plus a
-per-run overhead; or fixed-size runs), and runs each. Guarantees:
+items keep arriving, up to `busy_wait_ms` past the oldest one), sorts them by length,
+cuts them into runs whose padded size fits the token budget (`run_plan`: the cuts that
+minimise padded tokens plus a per-run overhead; or fixed-size runs), and runs each.
+Guarantees:
 - the queue is bounded (counted in items): a full queue raises `Overloaded` at once, and
   so does a request that would wait longer than its wait limit by the measured pace
   (queued cost x recent seconds per unit of cost), instead of queueing to time out later;
