@@ -18,11 +18,14 @@ async def get_container(request: Request) -> Container:
 
 
 async def ready_container(request: Request) -> Container:
-    """The container, only when it is ready to serve work (503 otherwise)."""
+    """The container, only when it is ready to serve work (503 otherwise).
+
+    While draining, a request that got this far was admitted before the drain began (the
+    middleware refuses new work from that moment, app/api/middleware.py), and in-flight
+    work finishes (app.api.app.begin_drain): it is served, not refused."""
     container = await get_container(request)
-    if not container.ready:
-        reason = "server is draining" if container.draining else container.not_ready_reason
-        raise NotReady(reason or "server is not ready")
+    if not container.ready and not container.draining:
+        raise NotReady(container.not_ready_reason or "server is not ready")
     return container
 
 
