@@ -90,16 +90,16 @@ def models_cli(made: Path, args: list[str]) -> str | None:
     return None
 
 
-def quantize_static(models_dir: Path, model: str, calibration: Path) -> str | None:
-    """`model-int8s`: `python -m models quantize --mode static`, calibrated on `calibration`."""
-    name = f"{model}-int8s"
-    if not calibration.exists() and not (models_dir / name / "manifest.json").exists():
-        return f"no calibration sentences at {calibration}"
-    return models_cli(
-        models_dir / name,
-        ["quantize", "--models-dir", str(models_dir), "--model", model, "--name", name,
-         "--mode", "static", "--calibration", str(calibration)],
-    )  # fmt: skip
+def quantize(models_dir: Path, model: str, calibration: Path | None = None) -> str | None:
+    """`python -m models quantize`: dynamic int8 `model-int8`, or with `calibration` static
+    int8 `model-int8s` calibrated on it. None when the folder is there, else why not."""
+    name = f"{model}-int8s" if calibration else f"{model}-int8"
+    args = ["quantize", "--models-dir", str(models_dir), "--model", model, "--name", name]
+    if calibration is not None:
+        if not calibration.exists() and not (models_dir / name / "manifest.json").exists():
+            return f"no calibration sentences at {calibration}"
+        args += ["--mode", "static", "--calibration", str(calibration)]
+    return models_cli(models_dir / name, args)
 
 
 def minilm_race(models_dir: Path, work_dir: Path, stsb_dir: Path) -> RaceModel:
@@ -114,7 +114,7 @@ def minilm_race(models_dir: Path, work_dir: Path, stsb_dir: Path) -> RaceModel:
         # the fp32 folder is linked in for the quantizer only: simserve serves it from models_dir
         (race_dir / "minilm").unlink(missing_ok=True)
         (race_dir / "minilm").symlink_to((models_dir / "minilm").resolve())
-        why = quantize_static(race_dir, "minilm", stsb_dir / "train.tsv")
+        why = quantize(race_dir, "minilm", stsb_dir / "train.tsv")
         (race_dir / "minilm").unlink()
         if why:
             missing["minilm-int8s"] = why
@@ -146,14 +146,11 @@ def bert_base_race(work_dir: Path, stsb_zh_dir: Path) -> RaceModel:
     if why:
         missing[base] = why
     else:
-        for name, why in (
-            (f"{base}-int8", models_cli(
-                race_dir / f"{base}-int8",
-                ["quantize", "--models-dir", str(race_dir), "--model", base, "--name",
-                 f"{base}-int8"],
-            )),
-            (f"{base}-int8s", quantize_static(race_dir, base, stsb_zh_dir / "train.tsv")),
-        ):  # fmt: skip
+        for name, calibration in (
+            (f"{base}-int8", None),
+            (f"{base}-int8s", stsb_zh_dir / "train.tsv"),
+        ):
+            why = quantize(race_dir, base, calibration)
             if why:
                 missing[name] = why
     return RaceModel(

@@ -137,11 +137,11 @@ def simserve(
     models_dirs: list[Path],
     threads: int,
     extra_env: dict[str, str] | None = None,
-    precision: str | None = None,
+    *,
+    precision: str,
 ) -> ServerSpec:
-    """This service, started the way the image's CMD starts it (scripts/serve.sh).
-
-    `precision` defaults to "int8" for a model name with "int8" in it, else "fp32"."""
+    """This service, started the way the image's CMD starts it (scripts/serve.sh);
+    `precision`: fp32, int8 (dynamic) or int8-static (race_rounds.MIN_COSINE's keys)."""
     extra = extra_env or {}
     return ServerSpec(
         name=name,
@@ -166,7 +166,7 @@ def simserve(
             "SIMSERVE_CACHE__ENABLED": "false",
             **extra,
         },
-        precision=precision or ("int8" if "int8" in model else "fp32"),
+        precision=precision,
         metrics_path="/metrics",
     )
 

@@ -61,10 +61,11 @@ def as_question(candidate: str, mark: str, truncated: bool = False) -> str | Non
 
     Ends with a question mark: kept, the mark written as the input's (a Chinese question
     keeps its full-width '？'; the NFKC tokenizer reads both as '?'). Has one earlier: cut
-    after the last one (what follows is a second sentence). None at all: completed, i.e. trailing punctuation ('.', '!',
-    quotes, ...) is replaced by `mark` ("nasa found water on mars." -> "... mars?"; the
-    demo generator, trained mostly on news statements, rarely writes '?'), unless the
-    candidate was cut at the length cap (an unfinished sentence: dropped) or has no word.
+    after the last one (what follows is a second sentence). None at all: completed, i.e.
+    trailing punctuation ('.', '!', quotes, ...) is replaced by `mark` ("nasa found water
+    on mars." -> "... mars?"; the demo generator, trained mostly on news statements, rarely
+    writes '?'), unless the candidate was cut at the length cap (an unfinished sentence:
+    dropped) or has no word.
     """
     text = candidate.rstrip()
     last = max(text.rfind(m) for m in QUESTION_MARKS)

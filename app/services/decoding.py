@@ -94,16 +94,14 @@ def step_constraints(
         for a, b in zip(source, source[1:], strict=False)
         if a == b and rule.vocab.repeat_ok[a]
     )
-    if not options.words:
-        return StepConstraints(
-            n, rule.vocab, None, options.no_repeat_ngram, options.no_repeat_word,
-            source_repeats=repeats,
-        )  # fmt: skip
-    rule = with_source_words(rule, source)
+    trie = None  # without the word rule, StepConstraints ignores contractions too
+    if options.words:
+        rule = with_source_words(rule, source)
+        trie = rule.trie
     return StepConstraints(
         n,
         rule.vocab,
-        rule.trie,
+        trie,
         options.no_repeat_ngram,
         options.no_repeat_word,
         rule.contractions,
